@@ -1,0 +1,19 @@
+import { DFQ_VERSION, ModelLoadError } from '@dfq/core';
+import { Command } from 'commander';
+import { registerRunCommand } from './commands/run-command.js';
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('dfq')
+    .description('data-free quantization of TensorFlow.js CNNs')
+    .version(DFQ_VERSION)
+    .showHelpAfterError();
+  registerRunCommand(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    // Input problems get their message alone; anything else keeps its stack for a bug report.
+    if (err instanceof ModelLoadError) console.error(`error: ${err.message}`);
+    else console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,138 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Activation, GraphNode, ModelGraph, WeightTensor } from './graph.js';
+import { nodeWeights } from './graph.js';
+
+export interface RunOptions {
+  /** Node names whose outputs the caller wants back (e.g. BatchNorm inputs for synthesis). */
+  taps?: ReadonlySet<string>;
+  /** Rewrites a node's output before its consumers see it (activation fake-quantization). */
+  transform?: (node: GraphNode, output: tf.Tensor) => tf.Tensor;
+}
+
+export interface RunResult {
+  output: tf.Tensor;
+  taps: Map<string, tf.Tensor>;
+}
+
+export function applyActivation(x: tf.Tensor, activation: Activation): tf.Tensor {
+  switch (activation) {
+    case 'linear':
+      return x;
+    case 'relu':
+      return tf.relu(x);
+    case 'relu6':
+      return tf.relu6(x);
+    case 'softmax':
+      return tf.softmax(x);
+    case 'sigmoid':
+      return tf.sigmoid(x);
+    case 'tanh':
+      return tf.tanh(x);
+  }
+}
+
+/**
+ * Executes a ModelGraph with plain tf ops. Uses unfused conv2d so that gradients with respect
+ * to the input need only Conv2DBackpropInput (the wasm backend has no Conv2DBackpropFilter).
+ * Owns one tensor per weight; call dispose() when done.
+ */
+export class GraphRunner {
+  private readonly weights = new Map<WeightTensor, tf.Tensor>();
+
+  constructor(readonly graph: ModelGraph) {
+    for (const node of graph.nodes) {
+      for (const w of nodeWeights(node)) this.weights.set(w, tf.tensor(w.data, w.shape, 'float32'));
+    }
+  }
+
+  private w(weight: WeightTensor): tf.Tensor {
+    const t = this.weights.get(weight);
+    if (!t) throw new Error('weight not owned by this runner');
+    return t;
+  }
+
+  /** Runs the graph on a normalized NHWC batch. Call inside tf.tidy or dispose the result. */
+  run(input: tf.Tensor, options: RunOptions = {}): RunResult {
+    const values = new Map<string, tf.Tensor>();
+    const taps = new Map<string, tf.Tensor>();
+    for (const node of this.graph.nodes) {
+      const args = node.inputs.map((name) => {
+        const v = values.get(name);
+        if (!v) throw new Error(`node ${node.name} reads ${name} before it is computed`);
+        return v;
+      });
+      let out = this.evaluate(node, node.op === 'input' ? [input] : args);
+      if (options.transform) out = options.transform(node, out);
+      values.set(node.name, out);
+      if (options.taps?.has(node.name)) taps.set(node.name, out);
+    }
+    const output = values.get(this.graph.outputName);
+    if (!output) throw new Error(`output ${this.graph.outputName} was never computed`);
+    return { output, taps };
+  }
+
+  /** Logits (or the model's final activation) for a batch; the caller owns the result. */
+  predict(input: tf.Tensor, transform?: RunOptions['transform']): tf.Tensor {
+    return tf.tidy(() => this.run(input, transform ? { transform } : {}).output);
+  }
+
+  private evaluate(node: GraphNode, args: tf.Tensor[]): tf.Tensor {
+    const x = args[0] as tf.Tensor;
+    switch (node.op) {
+      case 'input':
+      case 'identity':
+        return x;
+      case 'conv2d': {
+        let y: tf.Tensor = tf.conv2d(x as tf.Tensor4D, this.w(node.kernel) as tf.Tensor4D, node.strides, node.padding, 'NHWC', node.dilations);
+        if (node.bias) y = tf.add(y, this.w(node.bias));
+        return applyActivation(y, node.activation);
+      }
+      case 'depthwiseConv2d': {
+        let y: tf.Tensor = tf.depthwiseConv2d(
+          x as tf.Tensor4D,
+          this.w(node.kernel) as tf.Tensor4D,
+          node.strides,
+          node.padding,
+          'NHWC',
+          node.dilations,
+        );
+        if (node.bias) y = tf.add(y, this.w(node.bias));
+        return applyActivation(y, node.activation);
+      }
+      case 'dense': {
+        const flat = x.rank === 2 ? x : x.reshape([-1, x.shape[x.rank - 1] as number]);
+        let y: tf.Tensor = tf.matMul(flat as tf.Tensor2D, this.w(node.kernel) as tf.Tensor2D);
+        if (node.bias) y = tf.add(y, this.w(node.bias));
+        return applyActivation(y, node.activation);
+      }
+      case 'batchNorm':
+        return tf.batchNorm(
+          x,
+          this.w(node.movingMean) as tf.Tensor1D,
+          this.w(node.movingVariance) as tf.Tensor1D,
+          this.w(node.beta) as tf.Tensor1D,
+          this.w(node.gamma) as tf.Tensor1D,
+          node.epsilon,
+        );
+      case 'activation':
+        return applyActivation(x, node.activation);
+      case 'add':
+        return applyActivation(args.length === 2 ? tf.add(x, args[1] as tf.Tensor) : tf.addN(args), node.activation);
+      case 'zeroPad':
+        return tf.pad(x, [[0, 0], node.padding[0], node.padding[1], [0, 0]]);
+      case 'maxPool':
+        return tf.maxPool(x as tf.Tensor4D, node.poolSize, node.strides, node.padding);
+      case 'avgPool':
+        return tf.avgPool(x as tf.Tensor4D, node.poolSize, node.strides, node.padding);
+      case 'globalAvgPool':
+        return tf.mean(x, [1, 2]);
+      case 'flatten':
+        return x.reshape([x.shape[0] as number, -1]);
+    }
+  }
+
+  dispose(): void {
+    for (const t of this.weights.values()) t.dispose();
+    this.weights.clear();
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The model as dfq sees it: a DAG of nodes in topological order, weights as plain typed arrays.
+ * Everything downstream (execution, BN folding, quantization, export) works on this form,
+ * never on tfjs-layers objects, so that hooks and rewrites stay explicit.
+ */
+
+export type Activation = 'linear' | 'relu' | 'relu6' | 'softmax' | 'sigmoid' | 'tanh';
+
+export type Padding = 'same' | 'valid';
+
+/** A dense float tensor: row-major data and its shape (HWIO for conv kernels, [in,out] for dense). */
+export interface WeightTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+interface NodeBase {
+  /** Unique layer name, as in model.json. */
+  name: string;
+  /** Names of the nodes whose outputs feed this one, in order. */
+  inputs: string[];
+}
+
+export interface InputNode extends NodeBase {
+  op: 'input';
+  /** Shape without the batch dimension, e.g. [28, 28, 1]. */
+  shape: number[];
+}
+
+export interface Conv2DNode extends NodeBase {
+  op: 'conv2d';
+  kernel: WeightTensor;
+  bias?: WeightTensor;
+  strides: [number, number];
+  padding: Padding;
+  dilations: [number, number];
+  activation: Activation;
+}
+
+export interface DepthwiseConv2DNode extends NodeBase {
+  op: 'depthwiseConv2d';
+  /** [kh, kw, inChannels, multiplier] */
+  kernel: WeightTensor;
+  bias?: WeightTensor;
+  strides: [number, number];
+  padding: Padding;
+  dilations: [number, number];
+  activation: Activation;
+}
+
+export interface DenseNode extends NodeBase {
+  op: 'dense';
+  kernel: WeightTensor;
+  bias?: WeightTensor;
+  activation: Activation;
+}
+
+export interface BatchNormNode extends NodeBase {
+  op: 'batchNorm';
+  gamma: WeightTensor;
+  beta: WeightTensor;
+  movingMean: WeightTensor;
+  movingVariance: WeightTensor;
+  epsilon: number;
+}
+
+export interface ActivationNode extends NodeBase {
+  op: 'activation';
+  activation: Activation;
+}
+
+export interface AddNode extends NodeBase {
+  op: 'add';
+  /** Activation applied after the sum (set when a following ReLU is fused in). */
+  activation: Activation;
+}
+
+export interface ZeroPadNode extends NodeBase {
+  op: 'zeroPad';
+  /** [[top, bottom], [left, right]] */
+  padding: [[number, number], [number, number]];
+}
+
+export interface PoolNode extends NodeBase {
+  op: 'maxPool' | 'avgPool';
+  poolSize: [number, number];
+  strides: [number, number];
+  padding: Padding;
+}
+
+export interface GlobalAvgPoolNode extends NodeBase {
+  op: 'globalAvgPool';
+}
+
+export interface FlattenNode extends NodeBase {
+  op: 'flatten';
+}
+
+export interface IdentityNode extends NodeBase {
+  /** Dropout and other layers that do nothing at inference. */
+  op: 'identity';
+}
+
+export type GraphNode =
+  | InputNode
+  | Conv2DNode
+  | DepthwiseConv2DNode
+  | DenseNode
+  | BatchNormNode
+  | ActivationNode
+  | AddNode
+  | ZeroPadNode
+  | PoolNode
+  | GlobalAvgPoolNode
+  | FlattenNode
+  | IdentityNode;
+
+export type WeightedNode = Conv2DNode | DepthwiseConv2DNode | DenseNode;
+
+export interface InputNormalization {
+  /** Per-channel (or scalar) mean subtracted from pixels in [0, 1]. */
+  mean: number[];
+  std: number[];
+}
+
+export interface ModelGraph {
+  name: string;
+  nodes: GraphNode[];
+  inputName: string;
+  outputName: string;
+  normalization: InputNormalization;
+  /** Free-form metadata carried over from model.json's userDefinedMetadata. */
+  metadata: Record<string, unknown>;
+}
+
+export function isWeighted(node: GraphNode): node is WeightedNode {
+  return node.op === 'conv2d' || node.op === 'depthwiseConv2d' || node.op === 'dense';
+}
+
+export function inputNode(graph: ModelGraph): InputNode {
+  const node = graph.nodes.find((n) => n.name === graph.inputName);
+  if (!node || node.op !== 'input') throw new Error(`graph ${graph.name} has no input node ${graph.inputName}`);
+  return node;
+}
+
+/** Map from node name to the names of the nodes that read its output. */
+export function consumers(graph: ModelGraph): Map<string, string[]> {
+  const out = new Map<string, string[]>(graph.nodes.map((n) => [n.name, []]));
+  for (const node of graph.nodes) for (const src of node.inputs) out.get(src)?.push(node.name);
+  return out;
+}
+
+export function countParams(graph: ModelGraph): number {
+  let total = 0;
+  for (const node of graph.nodes) for (const w of nodeWeights(node)) total += w.data.length;
+  return total;
+}
+
+export function nodeWeights(node: GraphNode): WeightTensor[] {
+  switch (node.op) {
+    case 'conv2d':
+    case 'depthwiseConv2d':
+    case 'dense':
+      return node.bias ? [node.kernel, node.bias] : [node.kernel];
+    case 'batchNorm':
+      return [node.gamma, node.beta, node.movingMean, node.movingVariance];
+    default:
+      return [];
+  }
+}

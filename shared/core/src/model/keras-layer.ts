@@ -1,0 +1,170 @@
+import type { Activation, GraphNode, Padding, WeightTensor } from './graph.js';
+
+/** One entry of a Keras 2 / TF.js Layers topology's `config.layers`. */
+export interface KerasLayerJson {
+  class_name: string;
+  name?: string;
+  config: Record<string, unknown>;
+  inbound_nodes?: unknown[];
+}
+
+export const SUPPORTED_LAYERS = [
+  'InputLayer',
+  'Conv2D',
+  'DepthwiseConv2D',
+  'BatchNormalization',
+  'ReLU',
+  'Activation',
+  'Add',
+  'ZeroPadding2D',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'Flatten',
+  'Dense',
+  'Dropout',
+] as const;
+
+const ACTIVATIONS: ReadonlySet<string> = new Set(['linear', 'relu', 'relu6', 'softmax', 'sigmoid', 'tanh']);
+
+/** Why a layer cannot be converted, phrased for the user; undefined when it can. */
+export function unsupportedReason(layer: KerasLayerJson): string | undefined {
+  const cls = layer.class_name;
+  if (!(SUPPORTED_LAYERS as readonly string[]).includes(cls)) return `layer type ${cls} is not supported`;
+  const c = layer.config;
+  const act = c.activation;
+  if (act !== undefined && (typeof act !== 'string' || !ACTIVATIONS.has(act))) {
+    return `activation ${JSON.stringify(act)} is not supported (supported: ${[...ACTIVATIONS].join(', ')})`;
+  }
+  if (c.data_format !== undefined && c.data_format !== 'channels_last') return 'only channels_last is supported';
+  if (cls === 'BatchNormalization') {
+    const axis = Array.isArray(c.axis) ? c.axis[0] : c.axis;
+    if (axis !== -1 && axis !== 3 && axis !== 1) return `BatchNormalization over axis ${String(axis)} is not supported`;
+  }
+  if (cls === 'ReLU') {
+    if (c.negative_slope !== undefined && c.negative_slope !== 0) return 'ReLU with negative_slope is not supported';
+    if (c.threshold !== undefined && c.threshold !== 0) return 'ReLU with a threshold is not supported';
+    if (c.max_value !== undefined && c.max_value !== null && c.max_value !== 6) {
+      return `ReLU max_value ${String(c.max_value)} is not supported (only 6)`;
+    }
+  }
+  return undefined;
+}
+
+export type WeightLookup = (suffix: string) => WeightTensor | undefined;
+
+function pair(value: unknown, fallback: number): [number, number] {
+  if (typeof value === 'number') return [value, value];
+  if (Array.isArray(value) && value.length === 2) return [Number(value[0]), Number(value[1])];
+  return [fallback, fallback];
+}
+
+function padding(value: unknown): Padding {
+  return value === 'same' ? 'same' : 'valid';
+}
+
+function activation(value: unknown): Activation {
+  return (typeof value === 'string' ? value : 'linear') as Activation;
+}
+
+function zeroPadding(value: unknown): [[number, number], [number, number]] {
+  if (typeof value === 'number') return [[value, value], [value, value]];
+  if (Array.isArray(value) && value.length === 2) {
+    const [h, w] = value as unknown[];
+    const side = (v: unknown): [number, number] =>
+      typeof v === 'number' ? [v, v] : [Number((v as number[])[0]), Number((v as number[])[1])];
+    return [side(h), side(w)];
+  }
+  return [[1, 1], [1, 1]];
+}
+
+/**
+ * Converts one supported Keras layer into a graph node. `weight(suffix)` returns the layer's
+ * weight named `<layer>/<suffix>`; `require` throws a ModelLoadError naming layer and weight.
+ */
+export function toGraphNode(
+  layer: KerasLayerJson,
+  name: string,
+  inputs: string[],
+  require: (suffix: string) => WeightTensor,
+  optional: WeightLookup,
+): GraphNode {
+  const c = layer.config;
+  switch (layer.class_name) {
+    case 'InputLayer': {
+      const shape = (c.batch_input_shape ?? c.batch_shape) as (number | null)[] | undefined;
+      return { op: 'input', name, inputs: [], shape: (shape ?? []).slice(1).map((d) => Number(d)) };
+    }
+    case 'Conv2D':
+    case 'DepthwiseConv2D': {
+      const isDepthwise = layer.class_name === 'DepthwiseConv2D';
+      const useBias = c.use_bias !== false;
+      const common = {
+        name,
+        inputs,
+        kernel: require(isDepthwise ? 'depthwise_kernel' : 'kernel'),
+        strides: pair(c.strides, 1),
+        padding: padding(c.padding),
+        dilations: pair(c.dilation_rate, 1),
+        activation: activation(c.activation),
+      };
+      const bias = useBias ? require('bias') : undefined;
+      return isDepthwise
+        ? { op: 'depthwiseConv2d', ...common, ...(bias ? { bias } : {}) }
+        : { op: 'conv2d', ...common, ...(bias ? { bias } : {}) };
+    }
+    case 'Dense': {
+      const bias = c.use_bias !== false ? require('bias') : undefined;
+      return {
+        op: 'dense',
+        name,
+        inputs,
+        kernel: require('kernel'),
+        ...(bias ? { bias } : {}),
+        activation: activation(c.activation),
+      };
+    }
+    case 'BatchNormalization': {
+      const channels = require('moving_mean').shape;
+      const filled = (v: number): WeightTensor => ({ shape: channels, data: new Float32Array(channels[0] ?? 0).fill(v) });
+      return {
+        op: 'batchNorm',
+        name,
+        inputs,
+        gamma: c.scale === false ? filled(1) : require('gamma'),
+        beta: c.center === false ? filled(0) : (optional('beta') ?? filled(0)),
+        movingMean: require('moving_mean'),
+        movingVariance: require('moving_variance'),
+        epsilon: typeof c.epsilon === 'number' ? c.epsilon : 1e-3,
+      };
+    }
+    case 'ReLU':
+      return { op: 'activation', name, inputs, activation: c.max_value === 6 ? 'relu6' : 'relu' };
+    case 'Activation':
+      return { op: 'activation', name, inputs, activation: activation(c.activation) };
+    case 'Add':
+      return { op: 'add', name, inputs, activation: 'linear' };
+    case 'ZeroPadding2D':
+      return { op: 'zeroPad', name, inputs, padding: zeroPadding(c.padding) };
+    case 'MaxPooling2D':
+    case 'AveragePooling2D': {
+      const poolSize = pair(c.pool_size, 2);
+      return {
+        op: layer.class_name === 'MaxPooling2D' ? 'maxPool' : 'avgPool',
+        name,
+        inputs,
+        poolSize,
+        strides: c.strides === null || c.strides === undefined ? poolSize : pair(c.strides, 1),
+        padding: padding(c.padding),
+      };
+    }
+    case 'GlobalAveragePooling2D':
+      return { op: 'globalAvgPool', name, inputs };
+    case 'Flatten':
+      return { op: 'flatten', name, inputs };
+    case 'Dropout':
+      return { op: 'identity', name, inputs };
+    default:
+      throw new Error(`unreachable: ${layer.class_name} passed the support check`);
+  }
+}

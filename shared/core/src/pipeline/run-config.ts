@@ -1,0 +1,45 @@
+import type { BackendRequest } from '../backend/select-backend.js';
+import type { SynthesisMethod } from '../synthesis/synthesis-result.js';
+
+export interface RunConfig {
+  modelPath: string;
+  outDir: string;
+  weightBits: number;
+  activationBits: number;
+  /** Bits of the first and last layers' weights and inputs; null keeps them at weightBits/activationBits. */
+  firstLastBits: number | null;
+  synth: SynthesisMethod;
+  images: number;
+  iterations: number;
+  synthBatchSize: number;
+  learningRate: number;
+  calibration: string;
+  /** Directory holding Fashion-MNIST IDX files; null skips evaluation. */
+  evalDir: string | null;
+  /** Evaluate on the first N test images only (null: all). */
+  evalLimit: number | null;
+  seed: number;
+  backend: BackendRequest;
+  inputMean: number[] | null;
+  inputStd: number[] | null;
+  saveImages: boolean;
+}
+
+export const DEFAULT_CONFIG: Omit<RunConfig, 'modelPath' | 'outDir'> = {
+  weightBits: 8,
+  activationBits: 8,
+  firstLastBits: 8,
+  synth: 'direct',
+  images: 64,
+  iterations: 200,
+  synthBatchSize: 64,
+  learningRate: 0.1,
+  calibration: 'minmax',
+  evalDir: null,
+  evalLimit: null,
+  seed: 0,
+  backend: 'auto',
+  inputMean: null,
+  inputStd: null,
+  saveImages: true,
+};

@@ -1,0 +1,21 @@
+import type * as tf from '@tensorflow/tfjs';
+
+export type SynthesisMethod = 'direct' | 'noise' | 'real';
+
+export interface SynthesisProgress {
+  iteration: number;
+  iterations: number;
+  batch: number;
+  batches: number;
+  loss: number;
+}
+
+export interface SynthesisResult {
+  method: SynthesisMethod;
+  /** Normalized NHWC images (what the model takes as input); the caller disposes. */
+  images: tf.Tensor4D;
+  iterations: number;
+  /** BN-statistics loss of the first and last iteration, averaged over batches (null: not optimized). */
+  lossInitial: number | null;
+  lossFinal: number | null;
+}

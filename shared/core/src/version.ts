@@ -1,0 +1,1 @@
+export const DFQ_VERSION = '0.1.0';
