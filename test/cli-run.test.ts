@@ -14,15 +14,40 @@ const DATA = process.env.DFQ_FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-m
 describe('dfq run (embedded, one process)', () => {
   it('writes a complete report, a reloadable quantized model and the synthetic images', async () => {
     const out = await mkdtemp(join(tmpdir(), 'dfq-run-'));
-    const args = ['run', '--model', MODEL, '--out', out, '--images', '16', '--iterations', '10', '--eval', DATA, '--eval-limit', '1000', '--seed', '5'];
-    const { stdout, stderr } = await run('node', [DFQ, ...args], { env: { ...process.env, DFQ_BACKEND: 'wasm' } });
+    const args = [
+      'run',
+      '--model',
+      MODEL,
+      '--out',
+      out,
+      '--images',
+      '16',
+      '--iterations',
+      '10',
+      '--eval',
+      DATA,
+      '--eval-limit',
+      '1000',
+      '--seed',
+      '5',
+    ];
+    const { stdout, stderr } = await run('node', [DFQ, ...args], {
+      env: { ...process.env, DFQ_BACKEND: 'wasm' },
+    });
     expect(stderr).toMatch(/backend: tensor backend: wasm/);
     expect(stdout).toMatch(/accuracy +FP32 \d+\.\d+%/);
 
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
     expect(report.backend).toBe('wasm');
     expect(report.model).toMatchObject({ params: 78426, layers: 33 });
-    expect(report.config).toMatchObject({ weightBits: 8, activationBits: 8, synth: 'direct', images: 16, iterations: 10, seed: 5 });
+    expect(report.config).toMatchObject({
+      weightBits: 8,
+      activationBits: 8,
+      synth: 'direct',
+      images: 16,
+      iterations: 10,
+      seed: 5,
+    });
     expect(report.synthesis).toMatchObject({ method: 'direct', images: 16, iterations: 10 });
     expect(report.synthesis.lossFinal).toBeLessThan(report.synthesis.lossInitial);
     expect(report.calibration.method).toBe('minmax');
@@ -42,17 +67,37 @@ describe('dfq run (embedded, one process)', () => {
     expect(png.subarray(1, 4).toString()).toBe('PNG');
     const saved = JSON.parse(await readFile(join(out, 'quantized-model', 'model.json'), 'utf8'));
     expect(saved.format).toBe('layers-model');
-    expect(saved.modelTopology.config.layers.some((l: { class_name: string }) => l.class_name === 'BatchNormalization')).toBe(false);
+    expect(
+      saved.modelTopology.config.layers.some(
+        (l: { class_name: string }) => l.class_name === 'BatchNormalization',
+      ),
+    ).toBe(false);
   });
 
   it('fails with the loader message and exit code 1 on a bad model path', async () => {
-    const err = await run('node', [DFQ, 'run', '--model', '/nonexistent/model.json', '--out', join(tmpdir(), 'dfq-x')]).catch((e) => e);
+    const err = await run('node', [
+      DFQ,
+      'run',
+      '--model',
+      '/nonexistent/model.json',
+      '--out',
+      join(tmpdir(), 'dfq-x'),
+    ]).catch((e) => e);
     expect(err.code).toBe(1);
     expect(err.stderr).toMatch(/error: Model file \/nonexistent\/model.json does not exist/);
   });
 
   it('rejects out-of-range options before doing any work', async () => {
-    const err = await run('node', [DFQ, 'run', '--model', MODEL, '--out', join(tmpdir(), 'dfq-y'), '--w-bits', '40']).catch((e) => e);
+    const err = await run('node', [
+      DFQ,
+      'run',
+      '--model',
+      MODEL,
+      '--out',
+      join(tmpdir(), 'dfq-y'),
+      '--w-bits',
+      '40',
+    ]).catch((e) => e);
     expect(err.code).not.toBe(0);
     expect(err.stderr).toMatch(/--w-bits.*integer from 2 to 16/);
   });

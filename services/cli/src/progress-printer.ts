@@ -30,7 +30,10 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e
     } else if (e.kind === 'synthesis') {
       const p = e.progress;
       const done = p.iteration === p.iterations && p.batch === p.batches;
-      throttled(`[${elapsed()}]   batch ${p.batch}/${p.batches} iteration ${p.iteration}/${p.iterations} loss ${p.loss.toFixed(5)}`, done);
+      throttled(
+        `[${elapsed()}]   batch ${p.batch}/${p.batches} iteration ${p.iteration}/${p.iterations} loss ${p.loss.toFixed(5)}`,
+        done,
+      );
     } else {
       throttled(`[${elapsed()}]   ${e.model}: ${e.done}/${e.total} images`, e.done === e.total);
     }

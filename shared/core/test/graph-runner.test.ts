@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { foldBatchNorm, GraphRunner, loadModel, type ModelGraph, saveLayersModel, selectBackend } from '../src/index.js';
+import {
+  foldBatchNorm,
+  GraphRunner,
+  loadModel,
+  type ModelGraph,
+  saveLayersModel,
+  selectBackend,
+} from '../src/index.js';
 import { EXAMPLE_MODEL } from './helpers.js';
 
 /** The stock TF.js Layers loader, fed from disk, as any TF.js app would load the file. */

@@ -9,6 +9,7 @@ export const FASHION_MNIST_DIR = process.env.DFQ_FASHION_MNIST_DIR ?? '/usr/shar
 
 /** A scratch copy of the example model whose model.json and shard a test may then damage. */
 export async function copyOfExampleModel(
+  // biome-ignore lint/suspicious/noExplicitAny: tests edit arbitrary model.json fields
   edit?: (json: Record<string, any>) => void,
 ): Promise<{ dir: string; modelPath: string; shardPath: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'dfq-model-'));

@@ -1,6 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, type ModelGraph, noiseImages, normalizedPixelBounds, selectBackend, synthesizeDirect } from '../src/index.js';
+import {
+  loadModel,
+  type ModelGraph,
+  noiseImages,
+  normalizedPixelBounds,
+  selectBackend,
+  synthesizeDirect,
+} from '../src/index.js';
 import { EXAMPLE_MODEL } from './helpers.js';
 
 let graph: ModelGraph;

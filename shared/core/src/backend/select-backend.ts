@@ -39,7 +39,9 @@ async function activate(backend: Exclude<BackendRequest, 'auto'>): Promise<strin
     case 'tfjs-node': {
       await optionalImport(`@tensorflow/${backend}`);
       if (!tf.findBackend('tensorflow')) {
-        throw new Error(`@tensorflow/${backend} loaded but registered no backend with this copy of @tensorflow/tfjs`);
+        throw new Error(
+          `@tensorflow/${backend} loaded but registered no backend with this copy of @tensorflow/tfjs`,
+        );
       }
       return 'tensorflow';
     }
@@ -73,7 +75,8 @@ export async function selectBackend(requested: BackendRequest = 'auto'): Promise
   for (const backend of candidates) {
     try {
       const tfBackend = await activate(backend);
-      if (!(await tf.setBackend(tfBackend))) throw new Error(`tf.setBackend('${tfBackend}') failed to initialise`);
+      if (!(await tf.setBackend(tfBackend)))
+        throw new Error(`tf.setBackend('${tfBackend}') failed to initialise`);
       await tf.ready();
       attempts.push({ backend, ok: true });
       return { requested, name: backend, tfBackend, attempts };

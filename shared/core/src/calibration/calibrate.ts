@@ -28,7 +28,10 @@ export function calibrate(
 ): CalibrationProfile {
   const method = options.method ?? 'minmax';
   const factory = CALIBRATION_METHODS[method];
-  if (!factory) throw new Error(`unknown calibration method ${method}; choose one of ${Object.keys(CALIBRATION_METHODS).join(', ')}`);
+  if (!factory)
+    throw new Error(
+      `unknown calibration method ${method}; choose one of ${Object.keys(CALIBRATION_METHODS).join(', ')}`,
+    );
   const names = [...tensors];
   const estimators = new Map(names.map((n) => [n, factory(bitsOf(n))]));
   const taps = new Set(names);

@@ -17,7 +17,13 @@ export interface LabelledImages {
 async function firstExisting(dir: string, stem: string): Promise<string> {
   for (const name of [`${stem}.gz`, stem]) {
     const path = join(dir, name);
-    if (await access(path).then(() => true, () => false)) return path;
+    if (
+      await access(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      return path;
   }
   throw new Error(
     `${join(dir, stem)}(.gz) not found. Install Debian's dataset-fashion-mnist package ` +
@@ -35,5 +41,12 @@ export async function loadFashionMnist(dir: string, split: 'test' | 'train'): Pr
     throw new Error(`${dir}: ${prefix} images are not a 3-d IDX array`);
   }
   if (labels.dims[0] !== count) throw new Error(`${dir}: ${count} images but ${labels.dims[0]} labels`);
-  return { images: images.data as Uint8Array, labels: labels.data as Uint8Array, count, height, width, channels: 1 };
+  return {
+    images: images.data as Uint8Array,
+    labels: labels.data as Uint8Array,
+    count,
+    height,
+    width,
+    channels: 1,
+  };
 }

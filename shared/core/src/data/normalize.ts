@@ -3,11 +3,18 @@ import type { InputNormalization } from '../model/graph.js';
 import type { LabelledImages } from './fashion-mnist.js';
 
 /** Batch [start, end) of uint8 images as a normalized float NHWC tensor. */
-export function normalizedBatch(set: LabelledImages, start: number, end: number, norm: InputNormalization): tf.Tensor4D {
+export function normalizedBatch(
+  set: LabelledImages,
+  start: number,
+  end: number,
+  norm: InputNormalization,
+): tf.Tensor4D {
   return tf.tidy(() => {
     const size = set.height * set.width * set.channels;
     const pixels = set.images.subarray(start * size, end * size);
-    const x = tf.tensor4d(Float32Array.from(pixels), [end - start, set.height, set.width, set.channels]).div(255);
+    const x = tf
+      .tensor4d(Float32Array.from(pixels), [end - start, set.height, set.width, set.channels])
+      .div(255);
     return normalize(x, norm) as tf.Tensor4D;
   });
 }

@@ -7,7 +7,9 @@ import type { InputNormalization } from '../model/graph.js';
 
 /** Normalized NHWC images back to uint8 pixels. */
 export function toPixels(images: tf.Tensor4D, norm: InputNormalization): Uint8Array {
-  return tf.tidy(() => Uint8Array.from(denormalize(images, norm).mul(255).round().clipByValue(0, 255).dataSync()));
+  return tf.tidy(() =>
+    Uint8Array.from(denormalize(images, norm).mul(255).round().clipByValue(0, 255).dataSync()),
+  );
 }
 
 /**
@@ -26,7 +28,9 @@ export async function saveImages(
   const files: string[] = [];
   for (let i = 0; i < count; i++) {
     const file = join(dir, `image-${String(i).padStart(4, '0')}.png`);
-    await sharp(Buffer.from(pixels.subarray(i * size, (i + 1) * size)), { raw: { width, height, channels: channels as 1 | 3 } })
+    await sharp(Buffer.from(pixels.subarray(i * size, (i + 1) * size)), {
+      raw: { width, height, channels: channels as 1 | 3 },
+    })
       .png()
       .toFile(file);
     files.push(file);

@@ -32,7 +32,11 @@ function fold(node: WeightedNode, bn: BatchNormNode): WeightedNode {
   }
   const channelOf = outChannelOf(node);
   const kernel = node.kernel.data.map((w, i) => w * (scale[channelOf(i)] as number));
-  return { ...node, kernel: { shape: node.kernel.shape, data: kernel }, bias: { shape: [channels], data: bias } };
+  return {
+    ...node,
+    kernel: { shape: node.kernel.shape, data: kernel },
+    bias: { shape: [channels], data: bias },
+  };
 }
 
 /**
@@ -42,7 +46,9 @@ function fold(node: WeightedNode, bn: BatchNormNode): WeightedNode {
  */
 export function foldBatchNorm(graph: ModelGraph): FoldResult {
   const readers = consumers(graph);
-  const byName = new Map<string, GraphNode>(graph.nodes.map((n) => [n.name, { ...n }] as [string, GraphNode]));
+  const byName = new Map<string, GraphNode>(
+    graph.nodes.map((n) => [n.name, { ...n }] as [string, GraphNode]),
+  );
   const replaced = new Map<string, string>();
   const folded: Record<string, string> = {};
   const fusedActivations: Record<string, string> = {};
@@ -57,7 +63,13 @@ export function foldBatchNorm(graph: ModelGraph): FoldResult {
     node.inputs = node.inputs.map(resolve);
     const source = byName.get(node.inputs[0] ?? '');
     const onlyReader = (readers.get(original.inputs[0] ?? '') ?? []).length === 1;
-    if (node.op === 'batchNorm' && source && isWeighted(source) && source.activation === 'linear' && onlyReader) {
+    if (
+      node.op === 'batchNorm' &&
+      source &&
+      isWeighted(source) &&
+      source.activation === 'linear' &&
+      onlyReader
+    ) {
       byName.set(source.name, fold(source, node));
       byName.delete(node.name);
       replaced.set(node.name, source.name);

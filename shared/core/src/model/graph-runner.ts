@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { type FrozenConv2d, frozenConv2d } from './frozen-conv2d.js';
 import type { Activation, GraphNode, ModelGraph, WeightTensor } from './graph.js';
 import { nodeWeights } from './graph.js';
 
@@ -32,16 +33,36 @@ export function applyActivation(x: tf.Tensor, activation: Activation): tf.Tensor
 }
 
 /**
- * Executes a ModelGraph with plain tf ops. Uses unfused conv2d so that gradients with respect
- * to the input need only Conv2DBackpropInput (the wasm backend has no Conv2DBackpropFilter).
- * Owns one tensor per weight; call dispose() when done.
+ * Executes a ModelGraph with plain tf ops and frozen weights: gradients flow to the input only
+ * (what synthesis needs), so no weight-gradient kernel is ever called; the wasm backend has
+ * none for Conv2D. Owns one tensor per weight; call dispose() when done.
  */
 export class GraphRunner {
   private readonly weights = new Map<WeightTensor, tf.Tensor>();
+  /** BatchNorm as y = x * scale + shift, precomputed per layer. */
+  private readonly affine = new Map<string, { scale: tf.Tensor; shift: tf.Tensor }>();
+  private readonly convs = new Map<string, FrozenConv2d>();
 
   constructor(readonly graph: ModelGraph) {
     for (const node of graph.nodes) {
       for (const w of nodeWeights(node)) this.weights.set(w, tf.tensor(w.data, w.shape, 'float32'));
+      if (node.op === 'conv2d') {
+        this.convs.set(
+          node.name,
+          frozenConv2d(this.w(node.kernel) as tf.Tensor4D, node.strides, node.padding, node.dilations),
+        );
+      }
+      if (node.op === 'batchNorm') {
+        // tf.batchNorm's gradient tiles its statistics to the input's full shape, which costs more
+        // than the convolutions' backward pass on wasm; a broadcast multiply-add does not.
+        const scale = node.gamma.data.map(
+          (g, c) => g / Math.sqrt((node.movingVariance.data[c] as number) + node.epsilon),
+        );
+        const shift = node.beta.data.map(
+          (b, c) => b - (node.movingMean.data[c] as number) * (scale[c] as number),
+        );
+        this.affine.set(node.name, { scale: tf.tensor1d(scale), shift: tf.tensor1d(shift) });
+      }
     }
   }
 
@@ -83,7 +104,7 @@ export class GraphRunner {
       case 'identity':
         return x;
       case 'conv2d': {
-        let y: tf.Tensor = tf.conv2d(x as tf.Tensor4D, this.w(node.kernel) as tf.Tensor4D, node.strides, node.padding, 'NHWC', node.dilations);
+        let y: tf.Tensor = (this.convs.get(node.name) as FrozenConv2d).apply(x as tf.Tensor4D);
         if (node.bias) y = tf.add(y, this.w(node.bias));
         return applyActivation(y, node.activation);
       }
@@ -105,19 +126,17 @@ export class GraphRunner {
         if (node.bias) y = tf.add(y, this.w(node.bias));
         return applyActivation(y, node.activation);
       }
-      case 'batchNorm':
-        return tf.batchNorm(
-          x,
-          this.w(node.movingMean) as tf.Tensor1D,
-          this.w(node.movingVariance) as tf.Tensor1D,
-          this.w(node.beta) as tf.Tensor1D,
-          this.w(node.gamma) as tf.Tensor1D,
-          node.epsilon,
-        );
+      case 'batchNorm': {
+        const { scale, shift } = this.affine.get(node.name) as { scale: tf.Tensor; shift: tf.Tensor };
+        return tf.add(tf.mul(x, scale), shift);
+      }
       case 'activation':
         return applyActivation(x, node.activation);
       case 'add':
-        return applyActivation(args.length === 2 ? tf.add(x, args[1] as tf.Tensor) : tf.addN(args), node.activation);
+        return applyActivation(
+          args.length === 2 ? tf.add(x, args[1] as tf.Tensor) : tf.addN(args),
+          node.activation,
+        );
       case 'zeroPad':
         return tf.pad(x, [[0, 0], node.padding[0], node.padding[1], [0, 0]]);
       case 'maxPool':
@@ -133,6 +152,10 @@ export class GraphRunner {
 
   dispose(): void {
     for (const t of this.weights.values()) t.dispose();
+    for (const { scale, shift } of this.affine.values()) tf.dispose([scale, shift]);
+    for (const conv of this.convs.values()) conv.dispose();
+    this.convs.clear();
     this.weights.clear();
+    this.affine.clear();
   }
 }

@@ -139,7 +139,7 @@ export function isWeighted(node: GraphNode): node is WeightedNode {
 
 export function inputNode(graph: ModelGraph): InputNode {
   const node = graph.nodes.find((n) => n.name === graph.inputName);
-  if (!node || node.op !== 'input') throw new Error(`graph ${graph.name} has no input node ${graph.inputName}`);
+  if (node?.op !== 'input') throw new Error(`graph ${graph.name} has no input node ${graph.inputName}`);
   return node;
 }
 

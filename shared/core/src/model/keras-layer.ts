@@ -36,13 +36,16 @@ export function unsupportedReason(layer: KerasLayerJson): string | undefined {
   if (act !== undefined && (typeof act !== 'string' || !ACTIVATIONS.has(act))) {
     return `activation ${JSON.stringify(act)} is not supported (supported: ${[...ACTIVATIONS].join(', ')})`;
   }
-  if (c.data_format !== undefined && c.data_format !== 'channels_last') return 'only channels_last is supported';
+  if (c.data_format !== undefined && c.data_format !== 'channels_last')
+    return 'only channels_last is supported';
   if (cls === 'BatchNormalization') {
     const axis = Array.isArray(c.axis) ? c.axis[0] : c.axis;
-    if (axis !== -1 && axis !== 3 && axis !== 1) return `BatchNormalization over axis ${String(axis)} is not supported`;
+    if (axis !== -1 && axis !== 3 && axis !== 1)
+      return `BatchNormalization over axis ${String(axis)} is not supported`;
   }
   if (cls === 'ReLU') {
-    if (c.negative_slope !== undefined && c.negative_slope !== 0) return 'ReLU with negative_slope is not supported';
+    if (c.negative_slope !== undefined && c.negative_slope !== 0)
+      return 'ReLU with negative_slope is not supported';
     if (c.threshold !== undefined && c.threshold !== 0) return 'ReLU with a threshold is not supported';
     if (c.max_value !== undefined && c.max_value !== null && c.max_value !== 6) {
       return `ReLU max_value ${String(c.max_value)} is not supported (only 6)`;
@@ -68,14 +71,21 @@ function activation(value: unknown): Activation {
 }
 
 function zeroPadding(value: unknown): [[number, number], [number, number]] {
-  if (typeof value === 'number') return [[value, value], [value, value]];
+  if (typeof value === 'number')
+    return [
+      [value, value],
+      [value, value],
+    ];
   if (Array.isArray(value) && value.length === 2) {
     const [h, w] = value as unknown[];
     const side = (v: unknown): [number, number] =>
       typeof v === 'number' ? [v, v] : [Number((v as number[])[0]), Number((v as number[])[1])];
     return [side(h), side(w)];
   }
-  return [[1, 1], [1, 1]];
+  return [
+    [1, 1],
+    [1, 1],
+  ];
 }
 
 /**
@@ -126,7 +136,10 @@ export function toGraphNode(
     }
     case 'BatchNormalization': {
       const channels = require('moving_mean').shape;
-      const filled = (v: number): WeightTensor => ({ shape: channels, data: new Float32Array(channels[0] ?? 0).fill(v) });
+      const filled = (v: number): WeightTensor => ({
+        shape: channels,
+        data: new Float32Array(channels[0] ?? 0).fill(v),
+      });
       return {
         op: 'batchNorm',
         name,

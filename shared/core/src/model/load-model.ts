@@ -13,7 +13,11 @@ interface WeightSpec {
 
 interface ModelJson {
   format?: string;
-  modelTopology?: { class_name?: string; config?: unknown; model_config?: { class_name?: string; config?: unknown } };
+  modelTopology?: {
+    class_name?: string;
+    config?: unknown;
+    model_config?: { class_name?: string; config?: unknown };
+  };
   weightsManifest?: { paths: string[]; weights: WeightSpec[] }[];
   userDefinedMetadata?: Record<string, unknown>;
 }
@@ -49,9 +53,12 @@ async function readModelJson(path: string): Promise<ModelJson> {
   try {
     return JSON.parse(text) as ModelJson;
   } catch (err) {
-    throw new ModelLoadError(`Model file ${path} is not valid JSON (${(err as Error).message}). Is the file truncated?`, {
-      file: path,
-    });
+    throw new ModelLoadError(
+      `Model file ${path} is not valid JSON (${(err as Error).message}). Is the file truncated?`,
+      {
+        file: path,
+      },
+    );
   }
 }
 
@@ -78,9 +85,12 @@ async function readWeights(modelPath: string, manifest: NonNullable<ModelJson['w
       const dtype = spec.quantization?.dtype ?? spec.dtype;
       const size = BYTES_PER_ELEMENT[dtype];
       if (size === undefined) {
-        throw new ModelLoadError(`Weight ${spec.name} in ${modelPath} has dtype ${dtype}, which dfq cannot read.`, {
-          file: modelPath,
-        });
+        throw new ModelLoadError(
+          `Weight ${spec.name} in ${modelPath} has dtype ${dtype}, which dfq cannot read.`,
+          {
+            file: modelPath,
+          },
+        );
       }
       needed += size * spec.shape.reduce((a, b) => a * b, 1);
     }
@@ -99,14 +109,22 @@ async function readWeights(modelPath: string, manifest: NonNullable<ModelJson['w
       if (q?.dtype === 'uint8' || q?.dtype === 'uint16') {
         // TF.js's affine weight quantization: value = q * scale + min.
         const raw =
-          q.dtype === 'uint8' ? data.subarray(offset, offset + count) : new Uint16Array(data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + 2 * count));
+          q.dtype === 'uint8'
+            ? data.subarray(offset, offset + count)
+            : new Uint16Array(
+                data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + 2 * count),
+              );
         for (let i = 0; i < count; i++) values[i] = (raw[i] ?? 0) * (q.scale ?? 1) + (q.min ?? 0);
         offset += count * (q.dtype === 'uint8' ? 1 : 2);
       } else if (spec.dtype === 'float32') {
-        values.set(new Float32Array(data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + 4 * count)));
+        values.set(
+          new Float32Array(data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + 4 * count)),
+        );
         offset += 4 * count;
       } else {
-        const ints = new Int32Array(data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + 4 * count));
+        const ints = new Int32Array(
+          data.buffer.slice(data.byteOffset + offset, data.byteOffset + offset + 4 * count),
+        );
         values.set(ints);
         offset += 4 * count;
       }
@@ -156,7 +174,8 @@ function readTopology(json: ModelJson, path: string): Topology {
   const config = topo.config as Record<string, unknown> | KerasLayerJson[];
   const layers = (Array.isArray(config) ? config : (config.layers as KerasLayerJson[] | undefined)) ?? [];
   const sequential = topo.class_name === 'Sequential';
-  const name = (!Array.isArray(config) && typeof config.name === 'string' ? config.name : undefined) ?? 'model';
+  const name =
+    (!Array.isArray(config) && typeof config.name === 'string' ? config.name : undefined) ?? 'model';
   if (sequential) return { name, layers, inputLayers: [], outputLayers: [], sequential };
   const ends = (key: string): string[] =>
     ((config as Record<string, unknown>)[key] as unknown[][] | undefined)?.map((e) => String(e[0])) ?? [];
@@ -169,17 +188,27 @@ function normalizationFrom(
   path: string,
 ): { normalization: InputNormalization; source: LoadedModel['normalizationSource'] } {
   const asList = (v: unknown): number[] | undefined =>
-    typeof v === 'number' ? [v] : Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : undefined;
+    typeof v === 'number'
+      ? [v]
+      : Array.isArray(v) && v.every((x) => typeof x === 'number')
+        ? (v as number[])
+        : undefined;
   if (options.inputMean || options.inputStd) {
-    return { normalization: { mean: options.inputMean ?? [0], std: options.inputStd ?? [1] }, source: 'options' };
+    return {
+      normalization: { mean: options.inputMean ?? [0], std: options.inputStd ?? [1] },
+      source: 'options',
+    };
   }
   const mean = asList(metadata.inputMean);
   const std = asList(metadata.inputStd);
   if (mean && std) {
     if (std.some((s) => !(s > 0))) {
-      throw new ModelLoadError(`${path}: userDefinedMetadata.inputStd must be positive, got ${JSON.stringify(std)}.`, {
-        file: path,
-      });
+      throw new ModelLoadError(
+        `${path}: userDefinedMetadata.inputStd must be positive, got ${JSON.stringify(std)}.`,
+        {
+          file: path,
+        },
+      );
     }
     return { normalization: { mean, std }, source: 'metadata' };
   }
@@ -192,7 +221,8 @@ function normalizationFrom(
  */
 export async function loadModel(modelPath: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const path = resolve(modelPath);
-  if ((await stat(path).catch(() => undefined))?.isDirectory()) return loadModel(join(path, 'model.json'), options);
+  if ((await stat(path).catch(() => undefined))?.isDirectory())
+    return loadModel(join(path, 'model.json'), options);
   const json = await readModelJson(path);
   const topology = readTopology(json, path);
 
@@ -223,10 +253,13 @@ export async function loadModel(modelPath: string, options: LoadModelOptions = {
     const require = (suffix: string): WeightTensor => {
       const w = lookup(name, suffix);
       if (!w) {
-        throw new ModelLoadError(`Layer ${name} in ${path} needs weight ${name}/${suffix}, which the manifest lacks.`, {
-          file: path,
-          layers: [name],
-        });
+        throw new ModelLoadError(
+          `Layer ${name} in ${path} needs weight ${name}/${suffix}, which the manifest lacks.`,
+          {
+            file: path,
+            layers: [name],
+          },
+        );
       }
       for (const v of w.data) {
         if (!Number.isFinite(v)) {
@@ -241,8 +274,13 @@ export async function loadModel(modelPath: string, options: LoadModelOptions = {
     let inputs: string[];
     if (topology.sequential) {
       if (previous === undefined && layer.class_name !== 'InputLayer') {
-        const shape = (layer.config.batch_input_shape ?? layer.config.batch_shape) as (number | null)[] | undefined;
-        if (!shape) throw new ModelLoadError(`${path}: the first layer ${name} has no batch_input_shape.`, { file: path });
+        const shape = (layer.config.batch_input_shape ?? layer.config.batch_shape) as
+          | (number | null)[]
+          | undefined;
+        if (!shape)
+          throw new ModelLoadError(`${path}: the first layer ${name} has no batch_input_shape.`, {
+            file: path,
+          });
         const inputName = `${name}_input`;
         nodes.push({ op: 'input', name: inputName, inputs: [], shape: shape.slice(1).map(Number) });
         previous = inputName;
@@ -258,7 +296,9 @@ export async function loadModel(modelPath: string, options: LoadModelOptions = {
   const inputName = topology.sequential ? nodes[0]?.name : topology.inputLayers[0];
   const outputName = topology.sequential ? nodes[nodes.length - 1]?.name : topology.outputLayers[0];
   if (!inputName || !outputName || topology.inputLayers.length > 1 || topology.outputLayers.length > 1) {
-    throw new ModelLoadError(`${path}: dfq needs a model with exactly one input and one output.`, { file: path });
+    throw new ModelLoadError(`${path}: dfq needs a model with exactly one input and one output.`, {
+      file: path,
+    });
   }
   if (options.requireBatchNorm !== false && !nodes.some((n) => n.op === 'batchNorm')) {
     throw new ModelLoadError(
@@ -271,7 +311,14 @@ export async function loadModel(modelPath: string, options: LoadModelOptions = {
   const metadata = json.userDefinedMetadata ?? {};
   const { normalization, source } = normalizationFrom(metadata, options, path);
   return {
-    graph: { name: topology.name, nodes: sortTopologically(nodes, path), inputName, outputName, normalization, metadata },
+    graph: {
+      name: topology.name,
+      nodes: sortTopologically(nodes, path),
+      inputName,
+      outputName,
+      normalization,
+      metadata,
+    },
     normalizationSource: source,
   };
 }
@@ -283,15 +330,19 @@ function sortTopologically(nodes: GraphNode[], path: string): GraphNode[] {
   const visiting = new Set<string>();
   const visit = (node: GraphNode): void => {
     if (done.has(node.name)) return;
-    if (visiting.has(node.name)) throw new ModelLoadError(`${path}: layer ${node.name} is part of a cycle.`, { file: path });
+    if (visiting.has(node.name))
+      throw new ModelLoadError(`${path}: layer ${node.name} is part of a cycle.`, { file: path });
     visiting.add(node.name);
     for (const src of node.inputs) {
       const from = byName.get(src);
       if (!from) {
-        throw new ModelLoadError(`${path}: layer ${node.name} reads from ${src}, which is not a layer of the model.`, {
-          file: path,
-          layers: [node.name],
-        });
+        throw new ModelLoadError(
+          `${path}: layer ${node.name} reads from ${src}, which is not a layer of the model.`,
+          {
+            file: path,
+            layers: [node.name],
+          },
+        );
       }
       visit(from);
     }

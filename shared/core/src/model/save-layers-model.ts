@@ -11,12 +11,35 @@ interface LayerJson {
 }
 
 const WEIGHT_SUFFIXES: Record<string, (n: GraphNode) => [string, WeightTensor | undefined][]> = {
-  conv2d: (n) => (n.op === 'conv2d' ? [['kernel', n.kernel], ['bias', n.bias]] : []),
-  depthwiseConv2d: (n) => (n.op === 'depthwiseConv2d' ? [['depthwise_kernel', n.kernel], ['bias', n.bias]] : []),
-  dense: (n) => (n.op === 'dense' ? [['kernel', n.kernel], ['bias', n.bias]] : []),
+  conv2d: (n) =>
+    n.op === 'conv2d'
+      ? [
+          ['kernel', n.kernel],
+          ['bias', n.bias],
+        ]
+      : [],
+  depthwiseConv2d: (n) =>
+    n.op === 'depthwiseConv2d'
+      ? [
+          ['depthwise_kernel', n.kernel],
+          ['bias', n.bias],
+        ]
+      : [],
+  dense: (n) =>
+    n.op === 'dense'
+      ? [
+          ['kernel', n.kernel],
+          ['bias', n.bias],
+        ]
+      : [],
   batchNorm: (n) =>
     n.op === 'batchNorm'
-      ? [['gamma', n.gamma], ['beta', n.beta], ['moving_mean', n.movingMean], ['moving_variance', n.movingVariance]]
+      ? [
+          ['gamma', n.gamma],
+          ['beta', n.beta],
+          ['moving_mean', n.movingMean],
+          ['moving_variance', n.movingVariance],
+        ]
       : [],
 };
 
@@ -24,7 +47,10 @@ const WEIGHT_SUFFIXES: Record<string, (n: GraphNode) => [string, WeightTensor | 
 function layerFor(node: GraphNode): { class_name: string; config: Record<string, unknown> } {
   switch (node.op) {
     case 'input':
-      return { class_name: 'InputLayer', config: { batch_input_shape: [null, ...node.shape], dtype: 'float32', sparse: false } };
+      return {
+        class_name: 'InputLayer',
+        config: { batch_input_shape: [null, ...node.shape], dtype: 'float32', sparse: false },
+      };
     case 'conv2d':
     case 'depthwiseConv2d': {
       const k = node.kernel.shape;
@@ -44,10 +70,17 @@ function layerFor(node: GraphNode): { class_name: string; config: Record<string,
     case 'dense':
       return {
         class_name: 'Dense',
-        config: { units: node.kernel.shape[1], activation: node.activation, use_bias: node.bias !== undefined },
+        config: {
+          units: node.kernel.shape[1],
+          activation: node.activation,
+          use_bias: node.bias !== undefined,
+        },
       };
     case 'batchNorm':
-      return { class_name: 'BatchNormalization', config: { axis: -1, epsilon: node.epsilon, center: true, scale: true } };
+      return {
+        class_name: 'BatchNormalization',
+        config: { axis: -1, epsilon: node.epsilon, center: true, scale: true },
+      };
     case 'activation':
       return { class_name: 'Activation', config: { activation: node.activation } };
     case 'add':
@@ -58,7 +91,12 @@ function layerFor(node: GraphNode): { class_name: string; config: Record<string,
     case 'avgPool':
       return {
         class_name: node.op === 'maxPool' ? 'MaxPooling2D' : 'AveragePooling2D',
-        config: { pool_size: node.poolSize, strides: node.strides, padding: node.padding, data_format: 'channels_last' },
+        config: {
+          pool_size: node.poolSize,
+          strides: node.strides,
+          padding: node.padding,
+          data_format: 'channels_last',
+        },
       };
     case 'globalAvgPool':
       return { class_name: 'GlobalAveragePooling2D', config: { data_format: 'channels_last' } };
@@ -73,17 +111,32 @@ function layerFor(node: GraphNode): { class_name: string; config: Record<string,
  * Writes a graph as a TF.js Layers model (Keras 2 functional topology + one float32 shard)
  * that stock `tf.loadLayersModel` can read. `metadata` lands in userDefinedMetadata.
  */
-export async function saveLayersModel(graph: ModelGraph, dir: string, metadata: Record<string, unknown> = {}): Promise<string> {
+export async function saveLayersModel(
+  graph: ModelGraph,
+  dir: string,
+  metadata: Record<string, unknown> = {},
+): Promise<string> {
   const layers: LayerJson[] = [];
   const weights: { name: string; shape: number[]; dtype: 'float32' }[] = [];
   const chunks: Float32Array[] = [];
   const outputOf = new Map<string, string>();
   const inbound = (node: GraphNode): LayerJson['inbound_nodes'] =>
-    node.inputs.length === 0 ? [] : [node.inputs.map((i) => [outputOf.get(i) ?? i, 0, 0, {}] as [string, number, number, Record<string, never>])];
+    node.inputs.length === 0
+      ? []
+      : [
+          node.inputs.map(
+            (i) => [outputOf.get(i) ?? i, 0, 0, {}] as [string, number, number, Record<string, never>],
+          ),
+        ];
 
   for (const node of graph.nodes) {
     const { class_name, config } = layerFor(node);
-    layers.push({ class_name, name: node.name, config: { name: node.name, trainable: false, ...config }, inbound_nodes: inbound(node) });
+    layers.push({
+      class_name,
+      name: node.name,
+      config: { name: node.name, trainable: false, ...config },
+      inbound_nodes: inbound(node),
+    });
     for (const [suffix, w] of WEIGHT_SUFFIXES[node.op]?.(node) ?? []) {
       if (!w) continue;
       weights.push({ name: `${node.name}/${suffix}`, shape: w.shape, dtype: 'float32' });
@@ -118,12 +171,18 @@ export async function saveLayersModel(graph: ModelGraph, dir: string, metadata: 
       class_name: 'Functional',
       keras_version: '2.13.1',
       backend: 'tensorflow',
-      config: { name: graph.name, layers, input_layers: [[inputNode(graph).name, 0, 0]], output_layers: [[output, 0, 0]] },
+      config: {
+        name: graph.name,
+        layers,
+        input_layers: [[inputNode(graph).name, 0, 0]],
+        output_layers: [[output, 0, 0]],
+      },
     },
     weightsManifest: [{ paths: [shard], weights }],
     userDefinedMetadata: {
       ...graph.metadata,
-      inputMean: graph.normalization.mean.length === 1 ? graph.normalization.mean[0] : graph.normalization.mean,
+      inputMean:
+        graph.normalization.mean.length === 1 ? graph.normalization.mean[0] : graph.normalization.mean,
       inputStd: graph.normalization.std.length === 1 ? graph.normalization.std[0] : graph.normalization.std,
       ...metadata,
     },

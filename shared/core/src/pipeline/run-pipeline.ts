@@ -38,14 +38,27 @@ function peakRssBytes(): number {
  * quantized model -> report. Writes report.json, the quantized TF.js model and the images under
  * config.outDir and returns the report.
  */
-export async function runPipeline(config: RunConfig, onEvent: (e: RunEvent) => void = () => {}): Promise<RunReport> {
+export async function runPipeline(
+  config: RunConfig,
+  onEvent: (e: RunEvent) => void = () => {},
+): Promise<RunReport> {
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const stage = (name: string, message: string) => onEvent({ kind: 'stage', stage: name, message });
   const outDir = resolve(config.outDir);
 
   const backend = await selectBackend(config.backend);
-  stage('backend', `tensor backend: ${backend.name}${backend.attempts.length > 1 ? ` (${backend.attempts.filter((a) => !a.ok).map((a) => `${a.backend}: ${a.reason}`).join('; ')})` : ''}`);
+  stage(
+    'backend',
+    `tensor backend: ${backend.name}${
+      backend.attempts.length > 1
+        ? ` (${backend.attempts
+            .filter((a) => !a.ok)
+            .map((a) => `${a.backend}: ${a.reason}`)
+            .join('; ')})`
+        : ''
+    }`,
+  );
 
   const { graph, normalizationSource } = await loadModel(config.modelPath, {
     ...(config.inputMean ? { inputMean: config.inputMean } : {}),
@@ -57,7 +70,10 @@ export async function runPipeline(config: RunConfig, onEvent: (e: RunEvent) => v
   // Real data is read only when asked for: as the evaluation set, or as the 'real' baseline.
   const testSet = config.evalDir ? await loadFashionMnist(config.evalDir, 'test') : null;
 
-  stage('synthesis', `${config.synth}: ${config.images} images${config.synth === 'direct' ? `, ${config.iterations} iterations` : ''}`);
+  stage(
+    'synthesis',
+    `${config.synth}: ${config.images} images${config.synth === 'direct' ? `, ${config.iterations} iterations` : ''}`,
+  );
   const synthStart = performance.now();
   let synthesis: SynthesisResult;
   if (config.synth === 'direct') {
@@ -72,8 +88,16 @@ export async function runPipeline(config: RunConfig, onEvent: (e: RunEvent) => v
   } else if (config.synth === 'noise') {
     synthesis = noiseImages(graph, config.images, config.seed);
   } else {
-    if (!config.evalDir) throw new Error("--synth real needs --eval <dir>: the real images come from that directory's training split");
-    synthesis = realImages(graph, await loadFashionMnist(config.evalDir, 'train'), config.images, config.seed);
+    if (!config.evalDir)
+      throw new Error(
+        "--synth real needs --eval <dir>: the real images come from that directory's training split",
+      );
+    synthesis = realImages(
+      graph,
+      await loadFashionMnist(config.evalDir, 'train'),
+      config.images,
+      config.seed,
+    );
   }
   const synthSeconds = seconds(synthStart);
 
@@ -87,13 +111,22 @@ export async function runPipeline(config: RunConfig, onEvent: (e: RunEvent) => v
       firstLastBits: config.firstLastBits,
     });
     const floatRunner = new GraphRunner(folding.graph);
-    const profile = calibrate(floatRunner, synthesis.images, plan.activationBits.keys(), (n) => plan.activationBits.get(n) ?? 8, {
-      method: config.calibration,
-    });
+    const profile = calibrate(
+      floatRunner,
+      synthesis.images,
+      plan.activationBits.keys(),
+      (n) => plan.activationBits.get(n) ?? 8,
+      {
+        method: config.calibration,
+      },
+    );
     floatRunner.dispose();
     const calibSeconds = seconds(calibStart);
 
-    stage('quantization', `W${config.weightBits}A${config.activationBits}, first/last layers at ${config.firstLastBits ?? 'the same'} bits`);
+    stage(
+      'quantization',
+      `W${config.weightBits}A${config.activationBits}, first/last layers at ${config.firstLastBits ?? 'the same'} bits`,
+    );
     const quantStart = performance.now();
     const quantized = quantizeModel(folding.graph, plan, new Map(Object.entries(profile.ranges)));
     const quantizedModel = await saveLayersModel(quantized.graph, join(outDir, 'quantized-model'), {

@@ -7,7 +7,13 @@ export interface RunReport {
   startedAt: string;
   backend: string;
   backendAttempts: BackendAttempt[];
-  model: { path: string; name: string; params: number; layers: number; normalization: { mean: number[]; std: number[]; source: string } };
+  model: {
+    path: string;
+    name: string;
+    params: number;
+    layers: number;
+    normalization: { mean: number[]; std: number[]; source: string };
+  };
   config: RunConfig;
   synthesis: {
     method: string;

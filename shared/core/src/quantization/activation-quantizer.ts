@@ -18,7 +18,8 @@ export interface AffineParams {
  * outputs, zero padding) is exactly representable, as integer-only kernels require.
  */
 export function affineParams(range: Range, bits: number): AffineParams {
-  if (!Number.isInteger(bits) || bits < 2 || bits > 16) throw new Error(`activation bits must be an integer in [2, 16], got ${bits}`);
+  if (!Number.isInteger(bits) || bits < 2 || bits > 16)
+    throw new Error(`activation bits must be an integer in [2, 16], got ${bits}`);
   const min = Math.min(0, range.min);
   const max = Math.max(0, range.max);
   const levels = 2 ** bits - 1;

@@ -34,7 +34,8 @@ export function planQuantization(graph: ModelGraph, policy: BitPolicy): Quantiza
   const edgeBits = (bits: number) => (policy.firstLastBits === null ? bits : policy.firstLastBits);
 
   const weightBits = new Map<string, number>();
-  for (const node of weighted) weightBits.set(node.name, edge.has(node.name) ? edgeBits(policy.weightBits) : policy.weightBits);
+  for (const node of weighted)
+    weightBits.set(node.name, edge.has(node.name) ? edgeBits(policy.weightBits) : policy.weightBits);
 
   // A grid-preserving op passes its producer's grid on, so bits are decided where the grid is made.
   const byName = new Map(graph.nodes.map((n) => [n.name, n]));

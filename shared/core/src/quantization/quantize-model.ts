@@ -4,7 +4,11 @@ import { isWeighted } from '../model/graph.js';
 import type { AffineParams, Range } from './activation-quantizer.js';
 import { affineParams, fakeQuantize } from './activation-quantizer.js';
 import type { QuantizationPlan } from './quantization-plan.js';
-import { type ChannelQuantized, outputChannelIndexer, quantizeSymmetricPerChannel } from './weight-quantizer.js';
+import {
+  type ChannelQuantized,
+  outputChannelIndexer,
+  quantizeSymmetricPerChannel,
+} from './weight-quantizer.js';
 
 export interface LayerQuantization {
   name: string;
@@ -32,7 +36,11 @@ export interface QuantizedModel {
  * asymmetric per-tensor activations with ranges from calibration. Biases stay float here
  * (they become int32 at export, where their scale is s_in * s_w).
  */
-export function quantizeModel(folded: ModelGraph, plan: QuantizationPlan, ranges: Map<string, Range>): QuantizedModel {
+export function quantizeModel(
+  folded: ModelGraph,
+  plan: QuantizationPlan,
+  ranges: Map<string, Range>,
+): QuantizedModel {
   const weights = new Map<string, ChannelQuantized>();
   const activations = new Map<string, AffineParams>();
   const layers: LayerQuantization[] = [];

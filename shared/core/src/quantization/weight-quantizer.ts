@@ -1,5 +1,5 @@
-import { roundHalfEven } from '../util/round.js';
 import type { WeightedNode, WeightTensor } from '../model/graph.js';
+import { roundHalfEven } from '../util/round.js';
 
 /** Symmetric per-output-channel integer weights: w ≈ q * scale[channel]. */
 export interface ChannelQuantized {
@@ -17,7 +17,9 @@ export interface ChannelQuantized {
 export function outputChannelIndexer(node: WeightedNode): { channels: number; of: (i: number) => number } {
   const shape = node.kernel.shape;
   const channels =
-    node.op === 'depthwiseConv2d' ? (shape[2] as number) * (shape[3] as number) : (shape[shape.length - 1] as number);
+    node.op === 'depthwiseConv2d'
+      ? (shape[2] as number) * (shape[3] as number)
+      : (shape[shape.length - 1] as number);
   return { channels, of: (i) => i % channels };
 }
 
@@ -27,7 +29,8 @@ export function quantizeSymmetricPerChannel(
   channels: number,
   channelOf: (i: number) => number,
 ): ChannelQuantized {
-  if (!Number.isInteger(bits) || bits < 2 || bits > 16) throw new Error(`weight bits must be an integer in [2, 16], got ${bits}`);
+  if (!Number.isInteger(bits) || bits < 2 || bits > 16)
+    throw new Error(`weight bits must be an integer in [2, 16], got ${bits}`);
   const qmax = 2 ** (bits - 1) - 1;
   const maxAbs = new Float32Array(channels);
   weight.data.forEach((w, i) => {

@@ -20,8 +20,15 @@ export function noiseImages(graph: ModelGraph, count: number, seed: number): Syn
 }
 
 /** Baseline: `count` real training images drawn at random (seeded). Never the data-free default. */
-export function realImages(graph: ModelGraph, train: LabelledImages, count: number, seed: number): SynthesisResult {
+export function realImages(
+  graph: ModelGraph,
+  train: LabelledImages,
+  count: number,
+  seed: number,
+): SynthesisResult {
   const picks = sampleIndices(train.count, count, seed);
-  const images = tf.tidy(() => tf.concat(picks.map((i) => normalizedBatch(train, i, i + 1, graph.normalization))) as tf.Tensor4D);
+  const images = tf.tidy(
+    () => tf.concat(picks.map((i) => normalizedBatch(train, i, i + 1, graph.normalization))) as tf.Tensor4D,
+  );
   return { method: 'real', images, iterations: 0, lossInitial: null, lossFinal: null };
 }

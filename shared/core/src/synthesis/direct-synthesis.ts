@@ -75,7 +75,8 @@ export function synthesizeDirect(graph: ModelGraph, options: DirectSynthesisOpti
   const lossOf = (x: tf.Tensor): tf.Scalar => {
     const { taps: seen } = runner.run(x, { taps });
     let loss = inputStatisticsLoss(x);
-    for (const target of targets) loss = loss.add(bnStatisticsLoss(seen.get(target.tap) as tf.Tensor, target));
+    for (const target of targets)
+      loss = loss.add(bnStatisticsLoss(seen.get(target.tap) as tf.Tensor, target));
     return loss;
   };
   const valueAndGrad = tf.valueAndGrad(lossOf);
@@ -87,7 +88,10 @@ export function synthesizeDirect(graph: ModelGraph, options: DirectSynthesisOpti
     for (let b = 0; b < batches; b++) {
       const n = Math.min(batchSize, options.images - b * batchSize);
       let x: tf.Tensor = tf.tidy(() =>
-        tf.randomNormal([n, ...shape], 0, 1, 'float32', options.seed * 1000 + b).maximum(lowT).minimum(highT),
+        tf
+          .randomNormal([n, ...shape], 0, 1, 'float32', options.seed * 1000 + b)
+          .maximum(lowT)
+          .minimum(highT),
       );
       const adam = new PixelAdam(x.shape, options.learningRate ?? 0.1);
       let best = Number.POSITIVE_INFINITY;
@@ -108,7 +112,13 @@ export function synthesizeDirect(graph: ModelGraph, options: DirectSynthesisOpti
           adam.learningRate *= 0.5;
           sinceBest = 0;
         }
-        options.onProgress?.({ iteration: it + 1, iterations: options.iterations, batch: b + 1, batches, loss: last });
+        options.onProgress?.({
+          iteration: it + 1,
+          iterations: options.iterations,
+          batch: b + 1,
+          batches,
+          loss: last,
+        });
       }
       adam.dispose();
       lossFinal += last / batches;

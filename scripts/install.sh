@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what dfq needs on a Debian machine and builds the workspace.
+# System packages (Redis, Fashion-MNIST for evaluation, oneDNN for the native backend, a C++
+# toolchain) are installed when running as root with apt; otherwise the script says what is missing
+# and carries on: dfq itself runs without them (falling back to the wasm backend).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want=(redis-server dataset-fashion-mnist libdnnl-dev g++ make python3)
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "warning: missing Debian packages (install them as root for the full feature set): ${missing[*]}" >&2
+  fi
+fi
+
+npm ci --no-audit --no-fund
+npm run build
