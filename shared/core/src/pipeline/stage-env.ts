@@ -1,0 +1,56 @@
+import type { ArtifactRef, ArtifactStore } from '../artifacts/artifact-store.js';
+import type { BackendAttempt } from '../backend/select-backend.js';
+import type { SynthesisProgress } from '../synthesis/synthesis-result.js';
+
+export type RunEvent =
+  | { kind: 'stage'; stage: string; message: string }
+  | { kind: 'synthesis'; progress: SynthesisProgress }
+  | { kind: 'evaluation'; model: 'fp32' | 'quantized'; done: number; total: number };
+
+/** Where a stage keeps its artifacts and whom it tells about progress. */
+export interface StageEnv {
+  store: ArtifactStore;
+  /** Key prefix of this run inside the store ('' for an embedded run writing straight into --out). */
+  prefix: string;
+  onEvent: (e: RunEvent) => void;
+}
+
+export interface BackendUsed {
+  name: string;
+  attempts: BackendAttempt[];
+}
+
+export function stageKey(env: StageEnv, key: string): string {
+  return env.prefix ? `${env.prefix}/${key}` : key;
+}
+
+export function secondsSince(start: number): number {
+  return (performance.now() - start) / 1000;
+}
+
+export function peakRssBytes(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+export interface SynthesisOutput {
+  backend: BackendUsed;
+  images: ArtifactRef;
+  pngDir: string | null;
+  contactSheet: ArtifactRef | null;
+  summary: {
+    method: string;
+    images: number;
+    iterations: number;
+    seconds: number;
+    lossInitial: number | null;
+    lossFinal: number | null;
+  };
+  peakRssBytes: number;
+}
+
+export interface CalibrationOutput {
+  backend: BackendUsed;
+  profile: ArtifactRef;
+  summary: { method: string; images: number; seconds: number };
+  peakRssBytes: number;
+}
