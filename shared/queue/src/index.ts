@@ -1,0 +1,7 @@
+export * from './queue-names.js';
+export * from './redis-connection.js';
+export * from './run-flow.js';
+export * from './run-registry.js';
+export * from './run-request.js';
+export * from './schedules.js';
+export * from './create-run.js';

@@ -1,0 +1,107 @@
+import { type FlowJob, type FlowProducer, type JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { STAGE_QUEUES, type StageName, STAGES, stageJobId } from './queue-names.js';
+import type { RunRecord } from './run-registry.js';
+import type { StageJobData } from './run-request.js';
+
+/** Retries with backoff for transient faults; completed and failed jobs are trimmed, not kept forever. */
+export const STAGE_JOB_OPTIONS: JobsOptions = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 2000 },
+  removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 30 * 24 * 3600, count: 10_000 },
+};
+
+export function stageJobData(run: RunRecord): StageJobData {
+  return {
+    runId: run.runId,
+    tenant: run.tenant,
+    prefix: `${run.tenant}/runs/${run.runId}`,
+    modelKey: run.modelKey,
+    options: run.options,
+    createdAt: run.createdAt,
+  };
+}
+
+/**
+ * Enqueues a run as one BullMQ flow: quantize (parent) <- calibrate <- synthesize. A parent
+ * starts only when its child has completed, and reads the child's return value (artifact refs).
+ */
+export async function enqueueRun(flows: FlowProducer, run: RunRecord): Promise<void> {
+  const data = stageJobData(run);
+  const node = (stage: StageName, children?: FlowJob[]): FlowJob => ({
+    name: stage,
+    queueName: STAGE_QUEUES[stage],
+    data,
+    opts: { ...STAGE_JOB_OPTIONS, jobId: stageJobId(run.runId, stage), failParentOnFailure: true },
+    ...(children ? { children } : {}),
+  });
+  await flows.add(node('quantize', [node('calibrate', [node('synthesize')])]));
+}
+
+export type RunState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface StageStatus {
+  stage: StageName;
+  state: string;
+  progress: unknown;
+  attempts: number;
+  failedReason: string | null;
+}
+
+export interface RunStatus {
+  state: RunState;
+  stages: StageStatus[];
+  failedReason: string | null;
+}
+
+/** Reads the state of a run's three jobs. The queues are created once and reused by the caller. */
+export class RunStatusReader {
+  readonly queues: Record<StageName, Queue>;
+
+  constructor(connection: Redis) {
+    this.queues = {
+      synthesize: new Queue(STAGE_QUEUES.synthesize, { connection }),
+      calibrate: new Queue(STAGE_QUEUES.calibrate, { connection }),
+      quantize: new Queue(STAGE_QUEUES.quantize, { connection }),
+    };
+    for (const q of Object.values(this.queues)) q.on('error', () => {});
+  }
+
+  async status(run: RunRecord): Promise<RunStatus> {
+    const stages: StageStatus[] = [];
+    for (const stage of STAGES) {
+      const job = await this.queues[stage].getJob(stageJobId(run.runId, stage));
+      stages.push({
+        stage,
+        state: job ? await job.getState() : 'missing',
+        progress: job?.progress ?? null,
+        attempts: job?.attemptsMade ?? 0,
+        failedReason: job?.failedReason ?? null,
+      });
+    }
+    const failed = stages.find((s) => s.state === 'failed');
+    let state: RunState;
+    if (run.cancelled) state = 'cancelled';
+    else if (failed) state = 'failed';
+    else if (stages.every((s) => s.state === 'completed')) state = 'completed';
+    else if (stages.some((s) => s.state === 'active' || s.state === 'completed')) state = 'running';
+    else state = 'queued';
+    return { state, stages, failedReason: failed?.failedReason ?? null };
+  }
+
+  /** Takes a run's waiting jobs off the queues; an active stage stops at its next progress check. */
+  async removePending(run: RunRecord): Promise<void> {
+    for (const stage of [...STAGES].reverse()) {
+      const job = await this.queues[stage].getJob(stageJobId(run.runId, stage));
+      const state = job ? await job.getState() : 'missing';
+      if (job && (state === 'waiting' || state === 'waiting-children' || state === 'delayed' || state === 'prioritized')) {
+        await job.remove({ removeChildren: true }).catch(() => {});
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(Object.values(this.queues).map((q) => q.close()));
+  }
+}

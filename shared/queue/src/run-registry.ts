@@ -1,0 +1,60 @@
+import type { Redis } from 'ioredis';
+import type { RunOptions } from './run-request.js';
+
+export interface RunRecord {
+  runId: string;
+  tenant: string;
+  modelKey: string;
+  options: RunOptions;
+  createdAt: string;
+  source: 'api' | 'schedule' | 'cli';
+  scheduleId: string | null;
+  cancelled: boolean;
+}
+
+const runKey = (runId: string) => `dfq:run:${runId}`;
+const tenantRunsKey = (tenant: string) => `dfq:tenant:${tenant}:runs`;
+
+/**
+ * Who owns which run, kept in Redis beside the queues. Every read takes the caller's tenant
+ * and answers as if a run of another tenant did not exist.
+ */
+export class RunRegistry {
+  constructor(private readonly redis: Redis) {}
+
+  async create(record: RunRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .set(runKey(record.runId), JSON.stringify(record))
+      .zadd(tenantRunsKey(record.tenant), Date.parse(record.createdAt), record.runId)
+      .exec();
+  }
+
+  async get(tenant: string, runId: string): Promise<RunRecord | null> {
+    const text = await this.redis.get(runKey(runId));
+    if (!text) return null;
+    const record = JSON.parse(text) as RunRecord;
+    return record.tenant === tenant ? record : null;
+  }
+
+  /** Newest first. */
+  async list(tenant: string, limit = 100): Promise<RunRecord[]> {
+    const ids = await this.redis.zrevrange(tenantRunsKey(tenant), 0, limit - 1);
+    if (ids.length === 0) return [];
+    const texts = await this.redis.mget(ids.map(runKey));
+    return texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as RunRecord);
+  }
+
+  async markCancelled(tenant: string, runId: string): Promise<boolean> {
+    const record = await this.get(tenant, runId);
+    if (!record) return false;
+    await this.redis.set(runKey(runId), JSON.stringify({ ...record, cancelled: true }));
+    return true;
+  }
+
+  /** Workers ask this between steps, so a cancelled run stops at the next progress report. */
+  async isCancelled(runId: string): Promise<boolean> {
+    const text = await this.redis.get(runKey(runId));
+    return text ? (JSON.parse(text) as RunRecord).cancelled : false;
+  }
+}
