@@ -31,4 +31,5 @@ export * from './synthesis/direct-synthesis.js';
 export * from './synthesis/synthesis-result.js';
 export * from './util/rng.js';
 export * from './util/round.js';
+export * from './util/yield.js';
 export * from './version.js';

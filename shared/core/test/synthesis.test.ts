@@ -20,18 +20,18 @@ beforeAll(async () => {
 const options = { images: 8, iterations: 4, batchSize: 8 };
 
 describe('direct (ZeroQ-style) synthesis', () => {
-  it('is deterministic: the same seed gives the same images, another seed other images', () => {
-    const a = synthesizeDirect(graph, { ...options, seed: 11 });
-    const b = synthesizeDirect(graph, { ...options, seed: 11 });
-    const c = synthesizeDirect(graph, { ...options, seed: 12 });
+  it('is deterministic: the same seed gives the same images, another seed other images', async () => {
+    const a = await synthesizeDirect(graph, { ...options, seed: 11 });
+    const b = await synthesizeDirect(graph, { ...options, seed: 11 });
+    const c = await synthesizeDirect(graph, { ...options, seed: 12 });
     expect(Array.from(a.images.dataSync())).toEqual(Array.from(b.images.dataSync()));
     expect(a.lossFinal).toBe(b.lossFinal);
     expect(tf.tidy(() => a.images.sub(c.images).abs().max().dataSync()[0])).toBeGreaterThan(0.1);
     for (const r of [a, b, c]) r.images.dispose();
   });
 
-  it('drives the BatchNorm statistics loss down and keeps pixels in the valid box', () => {
-    const r = synthesizeDirect(graph, { ...options, iterations: 25, seed: 1 });
+  it('drives the BatchNorm statistics loss down and keeps pixels in the valid box', async () => {
+    const r = await synthesizeDirect(graph, { ...options, iterations: 25, seed: 1 });
     expect(r.lossFinal as number).toBeLessThan((r.lossInitial as number) * 0.6);
     const { low, high } = normalizedPixelBounds(graph.normalization);
     const [min, max] = tf.tidy(() => [r.images.min().dataSync()[0], r.images.max().dataSync()[0]]);
@@ -40,9 +40,9 @@ describe('direct (ZeroQ-style) synthesis', () => {
     r.images.dispose();
   });
 
-  it('splits work into batches and reports progress for each iteration', () => {
+  it('splits work into batches and reports progress for each iteration', async () => {
     const seen: string[] = [];
-    const r = synthesizeDirect(graph, {
+    const r = await synthesizeDirect(graph, {
       images: 6,
       iterations: 2,
       batchSize: 4,
@@ -54,9 +54,15 @@ describe('direct (ZeroQ-style) synthesis', () => {
     r.images.dispose();
   });
 
-  it('leaks no tensors', () => {
+  it('leaks no tensors, also when stopped midway by a throwing progress callback', async () => {
     const before = tf.memory().numTensors;
-    synthesizeDirect(graph, { ...options, seed: 3 }).images.dispose();
+    (await synthesizeDirect(graph, { ...options, seed: 3 })).images.dispose();
+    const stop = (p: { iteration: number }) => {
+      if (p.iteration === 2) throw new Error('cancelled');
+    };
+    await expect(synthesizeDirect(graph, { ...options, seed: 3, onProgress: stop })).rejects.toThrow(
+      'cancelled',
+    );
     noiseImages(graph, 4, 3).images.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -14,7 +14,10 @@ export interface NewRun {
 }
 
 /** Registers a run for its tenant and enqueues its flow; the run id is what clients see. */
-export async function createRun(deps: { registry: RunRegistry; flows: FlowProducer }, run: NewRun): Promise<RunRecord> {
+export async function createRun(
+  deps: { registry: RunRegistry; flows: FlowProducer },
+  run: NewRun,
+): Promise<RunRecord> {
   const record: RunRecord = {
     runId: randomUUID(),
     tenant: run.tenant,

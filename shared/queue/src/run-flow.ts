@@ -1,6 +1,7 @@
-import { type FlowJob, type FlowProducer, type JobsOptions, Queue } from 'bullmq';
+import { type FlowJob, FlowProducer, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { STAGE_QUEUES, type StageName, STAGES, stageJobId } from './queue-names.js';
+import { STAGE_QUEUES, STAGES, type StageName, stageJobId } from './queue-names.js';
+import { queuePrefix } from './redis-connection.js';
 import type { RunRecord } from './run-registry.js';
 import type { StageJobData } from './run-request.js';
 
@@ -21,6 +22,13 @@ export function stageJobData(run: RunRecord): StageJobData {
     options: run.options,
     createdAt: run.createdAt,
   };
+}
+
+/** A FlowProducer on the run queues' prefix. */
+export function createFlowProducer(connection: Redis, prefix: string = queuePrefix()): FlowProducer {
+  const flows = new FlowProducer({ connection, prefix });
+  flows.on('error', () => {});
+  return flows;
 }
 
 /**
@@ -59,11 +67,11 @@ export interface RunStatus {
 export class RunStatusReader {
   readonly queues: Record<StageName, Queue>;
 
-  constructor(connection: Redis) {
+  constructor(connection: Redis, prefix: string = queuePrefix()) {
     this.queues = {
-      synthesize: new Queue(STAGE_QUEUES.synthesize, { connection }),
-      calibrate: new Queue(STAGE_QUEUES.calibrate, { connection }),
-      quantize: new Queue(STAGE_QUEUES.quantize, { connection }),
+      synthesize: new Queue(STAGE_QUEUES.synthesize, { connection, prefix }),
+      calibrate: new Queue(STAGE_QUEUES.calibrate, { connection, prefix }),
+      quantize: new Queue(STAGE_QUEUES.quantize, { connection, prefix }),
     };
     for (const q of Object.values(this.queues)) q.on('error', () => {});
   }
@@ -95,7 +103,13 @@ export class RunStatusReader {
     for (const stage of [...STAGES].reverse()) {
       const job = await this.queues[stage].getJob(stageJobId(run.runId, stage));
       const state = job ? await job.getState() : 'missing';
-      if (job && (state === 'waiting' || state === 'waiting-children' || state === 'delayed' || state === 'prioritized')) {
+      if (
+        job &&
+        (state === 'waiting' ||
+          state === 'waiting-children' ||
+          state === 'delayed' ||
+          state === 'prioritized')
+      ) {
         await job.remove({ removeChildren: true }).catch(() => {});
       }
     }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { queuePrefix } from './redis-connection.js';
 import type { RunOptions } from './run-request.js';
 
 export interface RunRecord {
@@ -12,26 +13,34 @@ export interface RunRecord {
   cancelled: boolean;
 }
 
-const runKey = (runId: string) => `dfq:run:${runId}`;
-const tenantRunsKey = (tenant: string) => `dfq:tenant:${tenant}:runs`;
-
 /**
  * Who owns which run, kept in Redis beside the queues. Every read takes the caller's tenant
  * and answers as if a run of another tenant did not exist.
  */
 export class RunRegistry {
-  constructor(private readonly redis: Redis) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string = queuePrefix(),
+  ) {}
+
+  private runKey(runId: string): string {
+    return `${this.prefix}:dfq-run:${runId}`;
+  }
+
+  private tenantRunsKey(tenant: string): string {
+    return `${this.prefix}:dfq-tenant:${tenant}:runs`;
+  }
 
   async create(record: RunRecord): Promise<void> {
     await this.redis
       .multi()
-      .set(runKey(record.runId), JSON.stringify(record))
-      .zadd(tenantRunsKey(record.tenant), Date.parse(record.createdAt), record.runId)
+      .set(this.runKey(record.runId), JSON.stringify(record))
+      .zadd(this.tenantRunsKey(record.tenant), Date.parse(record.createdAt), record.runId)
       .exec();
   }
 
   async get(tenant: string, runId: string): Promise<RunRecord | null> {
-    const text = await this.redis.get(runKey(runId));
+    const text = await this.redis.get(this.runKey(runId));
     if (!text) return null;
     const record = JSON.parse(text) as RunRecord;
     return record.tenant === tenant ? record : null;
@@ -39,7 +48,7 @@ export class RunRegistry {
 
   /** Newest first. */
   async list(tenant: string, limit = 100): Promise<RunRecord[]> {
-    const ids = await this.redis.zrevrange(tenantRunsKey(tenant), 0, limit - 1);
+    const ids = await this.redis.zrevrange(this.tenantRunsKey(tenant), 0, limit - 1);
     if (ids.length === 0) return [];
     const texts = await this.redis.mget(ids.map(runKey));
     return texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as RunRecord);
@@ -48,13 +57,13 @@ export class RunRegistry {
   async markCancelled(tenant: string, runId: string): Promise<boolean> {
     const record = await this.get(tenant, runId);
     if (!record) return false;
-    await this.redis.set(runKey(runId), JSON.stringify({ ...record, cancelled: true }));
+    await this.redis.set(this.runKey(runId), JSON.stringify({ ...record, cancelled: true }));
     return true;
   }
 
   /** Workers ask this between steps, so a cancelled run stops at the next progress report. */
   async isCancelled(runId: string): Promise<boolean> {
-    const text = await this.redis.get(runKey(runId));
+    const text = await this.redis.get(this.runKey(runId));
     return text ? (JSON.parse(text) as RunRecord).cancelled : false;
   }
 }

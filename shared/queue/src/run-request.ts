@@ -18,8 +18,15 @@ export const runOptionsSchema = z
     calibration: z.enum(['minmax']).default('minmax'),
     evaluate: z.boolean().default(false),
     evalLimit: z.number().int().min(1).nullable().default(null),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(DEFAULT_CONFIG.seed),
-    backend: z.enum(['auto', 'tfjs-node-gpu', 'tfjs-node', 'native', 'wasm', 'cpu']).default(DEFAULT_CONFIG.backend),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(DEFAULT_CONFIG.seed),
+    backend: z
+      .enum(['auto', 'tfjs-node-gpu', 'tfjs-node', 'native', 'wasm', 'cpu'])
+      .default(DEFAULT_CONFIG.backend),
     inputMean: z.array(z.number()).min(1).nullable().default(null),
     inputStd: z.array(z.number().positive()).min(1).nullable().default(null),
     saveImages: z.boolean().default(true),
@@ -29,9 +36,18 @@ export const runOptionsSchema = z
 export type RunOptions = z.infer<typeof runOptionsSchema>;
 
 /** Turns validated options into the library's RunConfig for a model and output inside the store. */
-export function toRunConfig(options: RunOptions, paths: { modelPath: string; outDir: string; evalDir: string | null }): RunConfig {
+export function toRunConfig(
+  options: RunOptions,
+  paths: { modelPath: string; outDir: string; evalDir: string | null },
+): RunConfig {
   const { evaluate, ...rest } = options;
-  return { ...DEFAULT_CONFIG, ...rest, modelPath: paths.modelPath, outDir: paths.outDir, evalDir: evaluate ? paths.evalDir : null };
+  return {
+    ...DEFAULT_CONFIG,
+    ...rest,
+    modelPath: paths.modelPath,
+    outDir: paths.outDir,
+    evalDir: evaluate ? paths.evalDir : null,
+  };
 }
 
 /** The data every stage job of a run carries: references, never tensors or images. */

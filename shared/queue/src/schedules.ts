@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { SCHEDULE_QUEUE } from './queue-names.js';
+import { queuePrefix } from './redis-connection.js';
 import type { RunOptions } from './run-request.js';
 
 /** What a schedule's fired job carries: enough to create a run. */
@@ -24,8 +25,8 @@ export interface ScheduleInfo {
 export class Schedules {
   readonly queue: Queue;
 
-  constructor(connection: Redis) {
-    this.queue = new Queue(SCHEDULE_QUEUE, { connection });
+  constructor(connection: Redis, prefix: string = queuePrefix()) {
+    this.queue = new Queue(SCHEDULE_QUEUE, { connection, prefix });
     this.queue.on('error', () => {});
   }
 
@@ -33,7 +34,14 @@ export class Schedules {
     return `${tenant}--${scheduleId}`;
   }
 
-  async upsert(tenant: string, scheduleId: string, cron: string, timezone: string, modelKey: string, options: RunOptions): Promise<void> {
+  async upsert(
+    tenant: string,
+    scheduleId: string,
+    cron: string,
+    timezone: string,
+    modelKey: string,
+    options: RunOptions,
+  ): Promise<void> {
     const data: ScheduleJobData = { tenant, scheduleId, modelKey, options };
     await this.queue.upsertJobScheduler(
       this.id(tenant, scheduleId),

@@ -30,7 +30,7 @@ export async function synthesizeStage(config: RunConfig, env: StageEnv): Promise
   const start = performance.now();
   let result: SynthesisResult;
   if (config.synth === 'direct') {
-    result = synthesizeDirect(graph, {
+    result = await synthesizeDirect(graph, {
       images: config.images,
       iterations: config.iterations,
       seed: config.seed,

@@ -3,6 +3,7 @@ import { normalizedPixelBounds } from '../data/normalize.js';
 import type { ModelGraph } from '../model/graph.js';
 import { inputNode } from '../model/graph.js';
 import { GraphRunner } from '../model/graph-runner.js';
+import { yieldToEventLoop } from '../util/yield.js';
 import { bnStatisticsLoss, bnTargets, disposeTargets, inputStatisticsLoss } from './bn-statistics-loss.js';
 import type { SynthesisProgress, SynthesisResult } from './synthesis-result.js';
 
@@ -61,7 +62,10 @@ class PixelAdam {
  * pixels so every BatchNorm sees the mean and std it recorded in training. Pixels are kept
  * inside the box real images occupy; the learning rate halves when the loss plateaus.
  */
-export function synthesizeDirect(graph: ModelGraph, options: DirectSynthesisOptions): SynthesisResult {
+export async function synthesizeDirect(
+  graph: ModelGraph,
+  options: DirectSynthesisOptions,
+): Promise<SynthesisResult> {
   const shape = inputNode(graph).shape;
   const batchSize = Math.min(options.batchSize ?? 64, options.images);
   const batches = Math.ceil(options.images / batchSize);
@@ -82,28 +86,30 @@ export function synthesizeDirect(graph: ModelGraph, options: DirectSynthesisOpti
   const valueAndGrad = tf.valueAndGrad(lossOf);
 
   const results: tf.Tensor4D[] = [];
+  let x: tf.Tensor | undefined;
+  let adam: PixelAdam | undefined;
   let lossInitial = 0;
   let lossFinal = 0;
   try {
     for (let b = 0; b < batches; b++) {
       const n = Math.min(batchSize, options.images - b * batchSize);
-      let x: tf.Tensor = tf.tidy(() =>
+      x = tf.tidy(() =>
         tf
           .randomNormal([n, ...shape], 0, 1, 'float32', options.seed * 1000 + b)
           .maximum(lowT)
           .minimum(highT),
       );
-      const adam = new PixelAdam(x.shape, options.learningRate ?? 0.1);
+      adam = new PixelAdam(x.shape, options.learningRate ?? 0.1);
       let best = Number.POSITIVE_INFINITY;
       let sinceBest = 0;
       let last = 0;
       for (let it = 0; it < options.iterations; it++) {
         const { value, grad } = valueAndGrad(x);
-        last = (value.dataSync()[0] as number) ?? 0;
+        last = (await value.data())[0] ?? 0;
         if (it === 0) lossInitial += last / batches;
         const stepped = adam.apply(x, grad);
-        const next = tf.tidy(() => stepped.maximum(lowT).minimum(highT));
-        for (const t of [value, grad, stepped, x]) t.dispose();
+        const next: tf.Tensor = tf.tidy(() => stepped.maximum(lowT).minimum(highT));
+        tf.dispose([value, grad, stepped, x]);
         x = next;
         if (last < best * (1 - 1e-3)) {
           best = last;
@@ -112,6 +118,7 @@ export function synthesizeDirect(graph: ModelGraph, options: DirectSynthesisOpti
           adam.learningRate *= 0.5;
           sinceBest = 0;
         }
+        // May throw (a cancelled job): the finally block still releases every tensor.
         options.onProgress?.({
           iteration: it + 1,
           iterations: options.iterations,
@@ -119,15 +126,22 @@ export function synthesizeDirect(graph: ModelGraph, options: DirectSynthesisOpti
           batches,
           loss: last,
         });
+        await yieldToEventLoop();
       }
       adam.dispose();
+      adam = undefined;
       lossFinal += last / batches;
       results.push(x as tf.Tensor4D);
+      x = undefined;
     }
     const images = results.length === 1 ? (results[0] as tf.Tensor4D) : (tf.concat(results) as tf.Tensor4D);
-    if (results.length > 1) for (const r of results) r.dispose();
+    if (results.length > 1) tf.dispose(results);
+    results.length = 0;
     return { method: 'direct', images, iterations: options.iterations, lossInitial, lossFinal };
   } finally {
+    tf.dispose(results);
+    if (x) x.dispose();
+    adam?.dispose();
     runner.dispose();
     disposeTargets(targets);
     lowT.dispose();

@@ -1,0 +1,68 @@
+import { ArtifactStore, ModelLoadError, type RunEvent, type StageEnv } from '@dfq/core';
+import { createRedis, RunRegistry, type StageJobData, toRunConfig } from '@dfq/queue';
+import { type SandboxedJob, UnrecoverableError } from 'bullmq';
+import { workerSettings } from '../worker-env.js';
+
+// A sandbox whose parent worker died (SIGKILL) must not run on as an orphan: the job is
+// retried elsewhere once its lock expires.
+process.on('disconnect', () => process.exit(1));
+
+class RunCancelledError extends Error {
+  constructor(runId: string) {
+    super(`run ${runId} was cancelled`);
+  }
+}
+
+/**
+ * The shell every stage processor shares: builds the run's config and artifact store from
+ * job data, forwards progress to the job at most every second, watches for cancellation, and
+ * turns bad input into UnrecoverableError so it fails once instead of being retried.
+ */
+export async function runStage<T>(
+  job: SandboxedJob<StageJobData>,
+  stage: (config: ReturnType<typeof toRunConfig>, env: StageEnv) => Promise<T>,
+): Promise<T> {
+  const settings = workerSettings();
+  const store = new ArtifactStore(settings.artifactsDir);
+  const { data } = job;
+  const config = toRunConfig(data.options, {
+    modelPath: store.path(data.modelKey),
+    outDir: store.path(data.prefix),
+    evalDir: settings.evalDir,
+  });
+  const redis = createRedis(settings.redisUrl, 'producer');
+  const registry = new RunRegistry(redis);
+  let cancelled = await registry.isCancelled(data.runId);
+  const poll = setInterval(() => {
+    registry.isCancelled(data.runId).then(
+      (c) => {
+        cancelled = c;
+      },
+      () => {},
+    );
+  }, 2000);
+  let lastProgress = 0;
+  let latest: Record<string, unknown> = { stage: job.name };
+  const onEvent = (e: RunEvent) => {
+    if (cancelled) throw new RunCancelledError(data.runId);
+    if (e.kind === 'stage') latest = { stage: job.name, step: e.stage, message: e.message };
+    else if (e.kind === 'synthesis') latest = { ...latest, ...e.progress };
+    else latest = { ...latest, evaluating: e.model, done: e.done, total: e.total };
+    const now = Date.now();
+    if (now - lastProgress >= 1000 || e.kind === 'stage') {
+      lastProgress = now;
+      job.updateProgress({ ...latest, at: new Date(now).toISOString() }).catch(() => {});
+    }
+  };
+  try {
+    if (cancelled) throw new RunCancelledError(data.runId);
+    return await stage(config, { store, prefix: data.prefix, onEvent });
+  } catch (err) {
+    if (err instanceof ModelLoadError || err instanceof RunCancelledError)
+      throw new UnrecoverableError((err as Error).message);
+    throw err;
+  } finally {
+    clearInterval(poll);
+    redis.disconnect();
+  }
+}

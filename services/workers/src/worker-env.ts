@@ -1,0 +1,35 @@
+import { resolve } from 'node:path';
+import { DEFAULT_FASHION_MNIST_DIR } from '@dfq/core';
+import { redisUrl } from '@dfq/queue';
+
+/** Worker settings from the environment, with defaults that work on one machine. */
+export interface WorkerSettings {
+  redisUrl: string;
+  artifactsDir: string;
+  evalDir: string;
+  /** How long a job lock lasts without renewal; a killed worker's job is retried after about this long. */
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  /** How long SIGTERM waits for the current job before handing it back. */
+  shutdownTimeoutMs: number;
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`${name}=${raw} must be a positive integer (milliseconds)`);
+  return n;
+}
+
+export function workerSettings(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
+  return {
+    redisUrl: redisUrl(env),
+    artifactsDir: resolve(env.DFQ_ARTIFACTS_DIR || 'artifacts'),
+    evalDir: env.DFQ_EVAL_DIR || DEFAULT_FASHION_MNIST_DIR,
+    lockDurationMs: positiveInt(env, 'DFQ_LOCK_DURATION_MS', 30_000),
+    stalledIntervalMs: positiveInt(env, 'DFQ_STALLED_INTERVAL_MS', 15_000),
+    shutdownTimeoutMs: positiveInt(env, 'DFQ_SHUTDOWN_TIMEOUT_MS', 60_000),
+  };
+}
