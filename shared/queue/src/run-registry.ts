@@ -50,7 +50,7 @@ export class RunRegistry {
   async list(tenant: string, limit = 100): Promise<RunRecord[]> {
     const ids = await this.redis.zrevrange(this.tenantRunsKey(tenant), 0, limit - 1);
     if (ids.length === 0) return [];
-    const texts = await this.redis.mget(ids.map(runKey));
+    const texts = await this.redis.mget(ids.map((id) => this.runKey(id)));
     return texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as RunRecord);
   }
 
