@@ -21,5 +21,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-npm ci --no-audit --no-fund
+# npm ci would refuse the lock file: the registry here lacks some platform builds of biome and turbo.
+npm install --no-audit --no-fund
 npm run build

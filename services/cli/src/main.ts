@@ -1,6 +1,7 @@
 import { DFQ_VERSION, ModelLoadError } from '@dfq/core';
 import { Command } from 'commander';
 import { registerRunCommand } from './commands/run-command.js';
+import { registerWorkerCommand } from './commands/worker-command.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('dfq')
@@ -8,6 +9,7 @@ export async function main(argv: string[]): Promise<void> {
     .version(DFQ_VERSION)
     .showHelpAfterError();
   registerRunCommand(program);
+  registerWorkerCommand(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

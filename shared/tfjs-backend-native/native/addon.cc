@@ -1,0 +1,340 @@
+// Node-API surface of the addon. Tensors cross as Float32Arrays that the JS side allocates (outputs
+// included), so no data is copied here; shapes cross as small Int32Arrays. Every length is checked
+// against the shapes before a kernel touches memory.
+#include <malloc.h>
+#include <napi.h>
+#include <omp.h>
+
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "conv.h"
+#include "elementwise.h"
+#include "engine.h"
+#include "matmul.h"
+
+namespace tfjs_native {
+namespace {
+
+// Runs `body`, turning C++ exceptions (oneDNN's included) into JS errors.
+template <typename Body>
+Napi::Value guarded(const Napi::CallbackInfo &info, Body body) {
+  try {
+    return body();
+  } catch (const Napi::Error &) {
+    throw;
+  } catch (const std::exception &e) {
+    throw Napi::Error::New(info.Env(), std::string("tfjs-backend-native: ") + e.what());
+  }
+}
+
+Napi::Float32Array floatArray(const Napi::CallbackInfo &info, int index, const char *name) {
+  const Napi::Value v = info[index];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a Float32Array");
+  }
+  return v.As<Napi::Float32Array>();
+}
+
+float *floatData(const Napi::CallbackInfo &info, int index, const char *name, int64_t length) {
+  Napi::Float32Array array = floatArray(info, index, name);
+  if (static_cast<int64_t>(array.ElementLength()) != length) {
+    throw Napi::RangeError::New(info.Env(), std::string(name) + " has " + std::to_string(array.ElementLength()) +
+                                                " values, expected " + std::to_string(length));
+  }
+  return array.Data();
+}
+
+// Optional inputs are passed as null.
+const float *optionalFloatData(const Napi::CallbackInfo &info, int index, const char *name, int64_t length) {
+  if (info[index].IsNull() || info[index].IsUndefined()) return nullptr;
+  return floatData(info, index, name, length);
+}
+
+const int32_t *intFields(const Napi::CallbackInfo &info, int index, std::size_t count) {
+  const Napi::Value v = info[index];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      v.As<Napi::Int32Array>().ElementLength() != count) {
+    throw Napi::TypeError::New(info.Env(), "shape must be an Int32Array of " + std::to_string(count) + " values");
+  }
+  return v.As<Napi::Int32Array>().Data();
+}
+
+// Reads (activation code, leaky alpha, prelu slopes) at info[index..index+2]; slopes have 1 or `channels`.
+Epilogue epilogueArg(const Napi::CallbackInfo &info, int index, int64_t channels) {
+  Epilogue e;
+  e.activation = static_cast<Activation>(info[index].As<Napi::Number>().Int32Value());
+  e.alpha = info[index + 1].As<Napi::Number>().FloatValue();
+  if (e.activation == Activation::kPrelu) {
+    Napi::Float32Array slopes = floatArray(info, index + 2, "prelu slopes");
+    e.preluCount = static_cast<int64_t>(slopes.ElementLength());
+    if (e.preluCount != 1 && e.preluCount != channels) {
+      throw Napi::RangeError::New(info.Env(), "prelu slopes must have 1 or one-per-channel values");
+    }
+    e.preluSlopes = slopes.Data();
+  }
+  return e;
+}
+
+int64_t filterSize(const ConvGeometry &g) { return g.filterH * g.filterW * (g.inC / g.groups) * g.outC; }
+int64_t inputSize(const ConvGeometry &g) { return g.batch * g.inH * g.inW * g.inC; }
+int64_t outputSize(const ConvGeometry &g) { return g.batch * g.outH * g.outW * g.outC; }
+
+// convForward(x, filter, bias | null, y, geometry, activation, alpha, preluSlopes | null)
+Napi::Value ConvForward(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    const ConvGeometry g = ConvGeometry::fromArray(intFields(info, 4, ConvGeometry::kFields));
+    const float *x = floatData(info, 0, "x", inputSize(g));
+    const float *filter = floatData(info, 1, "filter", filterSize(g));
+    const float *bias = optionalFloatData(info, 2, "bias", g.outC);
+    float *y = floatData(info, 3, "y", outputSize(g));
+    convForward(g, x, filter, bias, epilogueArg(info, 5, g.outC), y);
+    return info.Env().Undefined();
+  });
+}
+
+// convBackwardData(dy, filter, dx, geometry)
+Napi::Value ConvBackwardData(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    const ConvGeometry g = ConvGeometry::fromArray(intFields(info, 3, ConvGeometry::kFields));
+    convBackwardData(g, floatData(info, 0, "dy", outputSize(g)), floatData(info, 1, "filter", filterSize(g)),
+                     floatData(info, 2, "dx", inputSize(g)));
+    return info.Env().Undefined();
+  });
+}
+
+// convBackwardFilter(x, dy, dFilter, geometry)
+Napi::Value ConvBackwardFilter(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    const ConvGeometry g = ConvGeometry::fromArray(intFields(info, 3, ConvGeometry::kFields));
+    convBackwardFilter(g, floatData(info, 0, "x", inputSize(g)), floatData(info, 1, "dy", outputSize(g)),
+                       floatData(info, 2, "dFilter", filterSize(g)));
+    return info.Env().Undefined();
+  });
+}
+
+// matMul(a, b, bias | null, c, shape, activation, alpha, preluSlopes | null)
+Napi::Value MatMul(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    const MatMulShape s = MatMulShape::fromArray(intFields(info, 4, MatMulShape::kFields));
+    const int64_t batch = s.batchA > s.batchB ? s.batchA : s.batchB;
+    const float *a = floatData(info, 0, "a", s.batchA * s.m * s.k);
+    const float *b = floatData(info, 1, "b", s.batchB * s.k * s.n);
+    const float *bias = optionalFloatData(info, 2, "bias", s.n);
+    float *c = floatData(info, 3, "c", batch * s.m * s.n);
+    matMul(s, a, b, bias, epilogueArg(info, 5, s.n), c);
+    return info.Env().Undefined();
+  });
+}
+
+// A strided layout: [rank, then `parts` arrays of rank values] (dims, then strides or reps).
+struct Layout {
+  int rank;
+  std::vector<std::vector<int64_t>> parts;
+};
+
+Layout layoutArg(const Napi::CallbackInfo &info, int index, int parts) {
+  const Napi::Value v = info[index];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throw Napi::TypeError::New(info.Env(), "layout must be an Int32Array");
+  }
+  Napi::Int32Array array = v.As<Napi::Int32Array>();
+  const int rank = array.ElementLength() > 0 ? array[0] : 0;
+  if (rank < 1 || array.ElementLength() != static_cast<std::size_t>(1 + rank * parts)) {
+    throw Napi::RangeError::New(info.Env(), "malformed layout");
+  }
+  Layout layout{rank, std::vector<std::vector<int64_t>>(parts, std::vector<int64_t>(rank))};
+  for (int p = 0; p < parts; ++p) {
+    for (int d = 0; d < rank; ++d) {
+      const int64_t value = array[1 + p * rank + d];
+      if (value < (p == 0 ? 1 : 0)) throw Napi::RangeError::New(info.Env(), "negative or empty layout entry");
+      layout.parts[p][d] = value;
+    }
+  }
+  return layout;
+}
+
+int64_t product(const std::vector<int64_t> &dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  return n;
+}
+
+// The data `name` must hold for a strided walk over dims: one past the furthest element reached.
+float *stridedData(const Napi::CallbackInfo &info, int index, const char *name, const std::vector<int64_t> &dims,
+                   const std::vector<int64_t> &strides) {
+  Napi::Float32Array array = floatArray(info, index, name);
+  int64_t reach = 1;
+  for (std::size_t d = 0; d < dims.size(); ++d) reach += (dims[d] - 1) * strides[d];
+  if (static_cast<int64_t>(array.ElementLength()) < reach) {
+    throw Napi::RangeError::New(info.Env(), std::string(name) + " is too short for its layout");
+  }
+  return array.Data();
+}
+
+// unary(op, x, out, alpha)
+Napi::Value Unary(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    const int32_t op = info[0].As<Napi::Number>().Int32Value();
+    if (op < 0 || op > static_cast<int32_t>(UnaryOp::kSquare)) throw Napi::RangeError::New(info.Env(), "unknown unary op");
+    Napi::Float32Array x = floatArray(info, 1, "x");
+    float *out = floatData(info, 2, "out", static_cast<int64_t>(x.ElementLength()));
+    unary(static_cast<UnaryOp>(op), x.Data(), static_cast<int64_t>(x.ElementLength()),
+          info[3].As<Napi::Number>().FloatValue(), out);
+    return info.Env().Undefined();
+  });
+}
+
+// batchNorm(x, mean, variance, scale, offset, epsilon, out)
+Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    Napi::Float32Array x = floatArray(info, 0, "x");
+    const int64_t size = static_cast<int64_t>(x.ElementLength());
+    auto cyclic = [&](int index, const char *name) {
+      Napi::Float32Array values = floatArray(info, index, name);
+      if (values.ElementLength() == 0) throw Napi::RangeError::New(info.Env(), std::string(name) + " is empty");
+      return Cyclic{values.Data(), static_cast<int64_t>(values.ElementLength())};
+    };
+    const Cyclic mean = cyclic(1, "mean"), variance = cyclic(2, "variance"), scale = cyclic(3, "scale"),
+                 offset = cyclic(4, "offset");
+    float *out = floatData(info, 6, "out", size);
+    batchNorm(x.Data(), size, mean, variance, scale, offset, info[5].As<Napi::Number>().DoubleValue(), out);
+    return info.Env().Undefined();
+  });
+}
+
+// binary(op, a, b, out, layout [rank, dims, aStrides, bStrides])
+Napi::Value Binary(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    const Layout l = layoutArg(info, 4, 3);
+    const int32_t op = info[0].As<Napi::Number>().Int32Value();
+    if (op < 0 || op > static_cast<int32_t>(BinaryOp::kSquaredDifference)) {
+      throw Napi::RangeError::New(info.Env(), "unknown binary op");
+    }
+    const float *a = stridedData(info, 1, "a", l.parts[0], l.parts[1]);
+    const float *b = stridedData(info, 2, "b", l.parts[0], l.parts[2]);
+    float *out = floatData(info, 3, "out", product(l.parts[0]));
+    binary(static_cast<BinaryOp>(op), l.rank, l.parts[0].data(), a, l.parts[1].data(), b, l.parts[2].data(), out);
+    return info.Env().Undefined();
+  });
+}
+
+// reduceSum(x, out, outer, reduce, inner, divisor)
+Napi::Value ReduceSum(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    const int64_t outer = info[2].As<Napi::Number>().Int64Value();
+    const int64_t reduce = info[3].As<Napi::Number>().Int64Value();
+    const int64_t inner = info[4].As<Napi::Number>().Int64Value();
+    if (outer < 1 || reduce < 1 || inner < 1) throw Napi::RangeError::New(info.Env(), "empty reduction");
+    const float *x = floatData(info, 0, "x", outer * reduce * inner);
+    float *out = floatData(info, 1, "out", outer * inner);
+    reduceSum(x, outer, reduce, inner, info[5].As<Napi::Number>().FloatValue(), out);
+    return info.Env().Undefined();
+  });
+}
+
+// stridedCopy(src, dst, layout [rank, dims, srcStrides, dstStrides])
+Napi::Value StridedCopy(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    const Layout l = layoutArg(info, 2, 3);
+    const float *src = stridedData(info, 0, "src", l.parts[0], l.parts[1]);
+    float *dst = stridedData(info, 1, "dst", l.parts[0], l.parts[2]);
+    stridedCopy(l.rank, l.parts[0].data(), src, l.parts[1].data(), dst, l.parts[2].data());
+    return info.Env().Undefined();
+  });
+}
+
+// tile(src, dst, layout [rank, dims, reps])
+Napi::Value Tile(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    const Layout l = layoutArg(info, 2, 2);
+    std::vector<int64_t> outDims(l.rank);
+    for (int d = 0; d < l.rank; ++d) {
+      if (l.parts[1][d] < 1) throw Napi::RangeError::New(info.Env(), "reps must be positive");
+      outDims[d] = l.parts[0][d] * l.parts[1][d];
+    }
+    const float *src = floatData(info, 0, "src", product(l.parts[0]));
+    float *dst = floatData(info, 1, "dst", product(outDims));
+    tile(l.rank, l.parts[0].data(), l.parts[1].data(), src, dst);
+    return info.Env().Undefined();
+  });
+}
+
+const char *isaName(dnnl::cpu_isa isa) {
+  switch (isa) {
+    case dnnl::cpu_isa::sse41: return "sse41";
+    case dnnl::cpu_isa::avx: return "avx";
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx512_mic: return "avx512_mic";
+    case dnnl::cpu_isa::avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl::cpu_isa::avx512_core: return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
+    default: return "unknown";
+  }
+}
+
+// info() -> { version, cpuRuntime, isa, threads }
+Napi::Value Info(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    const dnnl::version_t *v = dnnl::version();
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("version", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
+    out.Set("cpuRuntime", v->cpu_runtime == DNNL_RUNTIME_OMP ? "openmp" : "other");
+    out.Set("isa", isaName(dnnl::get_effective_cpu_isa()));
+    out.Set("threads", omp_get_max_threads());
+    out.Set("cachedPrimitives", static_cast<double>(convCacheSize() + matMulCacheSize()));
+    return Napi::Value(out);
+  });
+}
+
+Napi::Value ClearCache(const Napi::CallbackInfo &info) {
+  clearConvCaches();
+  clearMatMulCache();
+  return info.Env().Undefined();
+}
+
+// setThreads(n): the OpenMP team size for later calls from this thread.
+Napi::Value SetThreads(const Napi::CallbackInfo &info) {
+  const int threads = info[0].As<Napi::Number>().Int32Value();
+  if (threads < 1) throw Napi::RangeError::New(info.Env(), "threads must be at least 1");
+  omp_set_num_threads(threads);
+  return info.Env().Undefined();
+}
+
+// tuneAllocator(): keeps freed memory in malloc's heap for reuse instead of handing it back to the kernel.
+// Every kernel returns a new output array (several MB at batch 64); by default glibc maps such blocks
+// fresh and unmaps them when freed, so each output costs page faults that take as long as the
+// convolution that fills it. Blocks up to 32 MB (glibc's maximum) now come from the heap, and the heap
+// is trimmed only when 512 MB lie free at its top.
+Napi::Value TuneAllocator(const Napi::CallbackInfo &info) {
+  const bool ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 512 << 20) == 1;
+  return Napi::Boolean::New(info.Env(), ok);
+}
+
+}  // namespace
+}  // namespace tfjs_native
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  using namespace tfjs_native;
+  exports.Set("convForward", Napi::Function::New(env, ConvForward));
+  exports.Set("convBackwardData", Napi::Function::New(env, ConvBackwardData));
+  exports.Set("convBackwardFilter", Napi::Function::New(env, ConvBackwardFilter));
+  exports.Set("matMul", Napi::Function::New(env, MatMul));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
+  exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
+  exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
+  exports.Set("tile", Napi::Function::New(env, Tile));
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("clearCache", Napi::Function::New(env, ClearCache));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("tuneAllocator", Napi::Function::New(env, TuneAllocator));
+  return exports;
+}
+
+NODE_API_MODULE(tfjs_native, Init)

@@ -1,0 +1,203 @@
+#include "elementwise.h"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace tfjs_native {
+namespace {
+
+// Each op computes what the cpu kernel's JS arithmetic computes: float operands combined in double and
+// rounded to float. For + - * / that equals the plain float operation (double rounding is harmless for
+// them), so only the squared difference needs doubles spelled out.
+struct Add {
+  float operator()(float a, float b) const { return a + b; }
+};
+struct Sub {
+  float operator()(float a, float b) const { return a - b; }
+};
+struct Mul {
+  float operator()(float a, float b) const { return a * b; }
+};
+struct Div {
+  float operator()(float a, float b) const { return a / b; }
+};
+struct SquaredDifference {
+  float operator()(float a, float b) const {
+    const double d = static_cast<double>(a) - static_cast<double>(b);
+    return static_cast<float>(d * d);
+  }
+};
+
+// Walks the outer axes (all but the last) of a strided iteration space, calling row(aOffset, bOffset, o)
+// once per row of the innermost axis, o being the row's index in a contiguous output.
+template <typename Row>
+void forEachRow(int rank, const int64_t *dims, const int64_t *aStrides, const int64_t *bStrides, Row row) {
+  const int last = rank - 1;
+  int64_t rows = 1;
+  for (int d = 0; d < last; ++d) rows *= dims[d];
+  std::vector<int64_t> index(rank, 0);
+  int64_t aOffset = 0;
+  int64_t bOffset = 0;
+  for (int64_t o = 0; o < rows; ++o) {
+    row(aOffset, bOffset, o);
+    for (int d = last - 1; d >= 0; --d) {
+      if (++index[d] < dims[d]) {
+        aOffset += aStrides[d];
+        bOffset += bStrides[d];
+        break;
+      }
+      index[d] = 0;
+      aOffset -= aStrides[d] * (dims[d] - 1);
+      bOffset -= bStrides[d] * (dims[d] - 1);
+    }
+  }
+}
+
+template <typename Op>
+void binaryRows(int rank, const int64_t *dims, const float *a, const int64_t *aStrides, const float *b,
+                const int64_t *bStrides, float *out) {
+  const Op op;
+  const int64_t n = dims[rank - 1];
+  const int64_t sa = aStrides[rank - 1];
+  const int64_t sb = bStrides[rank - 1];
+  forEachRow(rank, dims, aStrides, bStrides, [&](int64_t aOffset, int64_t bOffset, int64_t o) {
+    const float *pa = a + aOffset;
+    const float *pb = b + bOffset;
+    float *po = out + o * n;
+    // The common layouts get loops the compiler can vectorise.
+    if (sa == 1 && sb == 1) {
+      for (int64_t i = 0; i < n; ++i) po[i] = op(pa[i], pb[i]);
+    } else if (sa == 1 && sb == 0) {
+      const float vb = *pb;
+      for (int64_t i = 0; i < n; ++i) po[i] = op(pa[i], vb);
+    } else if (sa == 0 && sb == 1) {
+      const float va = *pa;
+      for (int64_t i = 0; i < n; ++i) po[i] = op(va, pb[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) po[i] = op(pa[i * sa], pb[i * sb]);
+    }
+  });
+}
+
+// Fills the tiled block of axis d: src's slice at that axis, then copies of it reps[d] - 1 times.
+void tileAxis(int d, int rank, const int64_t *dims, const int64_t *reps, const int64_t *srcStrides,
+              const int64_t *dstStrides, const float *src, float *dst) {
+  const int64_t block = dims[d] * dstStrides[d];
+  if (d == rank - 1) {
+    std::memcpy(dst, src, dims[d] * sizeof(float));
+  } else {
+    for (int64_t i = 0; i < dims[d]; ++i) {
+      tileAxis(d + 1, rank, dims, reps, srcStrides, dstStrides, src + i * srcStrides[d], dst + i * dstStrides[d]);
+    }
+  }
+  for (int64_t r = 1; r < reps[d]; ++r) std::memcpy(dst + r * block, dst, block * sizeof(float));
+}
+
+}  // namespace
+
+void unary(UnaryOp op, const float *x, int64_t size, float alpha, float *out) {
+  // NaN stays NaN, as with the cpu kernels' Math.max(0, x) and explicit isNaN test.
+  switch (op) {
+    case UnaryOp::kRelu:
+      for (int64_t i = 0; i < size; ++i) out[i] = x[i] > 0.f || x[i] != x[i] ? x[i] : 0.f;
+      return;
+    case UnaryOp::kStep:
+      for (int64_t i = 0; i < size; ++i) out[i] = x[i] > 0.f ? 1.f : x[i] != x[i] ? x[i] : alpha;
+      return;
+    case UnaryOp::kSquare:
+      for (int64_t i = 0; i < size; ++i) out[i] = x[i] * x[i];
+      return;
+  }
+}
+
+void batchNorm(const float *x, int64_t size, Cyclic mean, Cyclic variance, Cyclic scale, Cyclic offset,
+               double epsilon, float *out) {
+  auto normalize = [epsilon](float v, float m, float var, float s, float off) {
+    return static_cast<float>(off + (static_cast<double>(v) - m) * s / std::sqrt(var + epsilon));
+  };
+  const int64_t channels = mean.length;
+  const bool perChannel = variance.length == channels && scale.length == channels && offset.length == channels &&
+                          size % channels == 0;
+  if (!perChannel) {
+    for (int64_t i = 0; i < size; ++i) {
+      out[i] = normalize(x[i], mean.values[i % mean.length], variance.values[i % variance.length],
+                         scale.values[i % scale.length], offset.values[i % offset.length]);
+    }
+    return;
+  }
+  // The usual case, one value per channel of an NHWC tensor: the square roots once per channel
+  // (the same values, so the same results).
+  std::vector<double> root(channels);
+  for (int64_t c = 0; c < channels; ++c) root[c] = std::sqrt(variance.values[c] + epsilon);
+  for (int64_t base = 0; base < size; base += channels) {
+    for (int64_t c = 0; c < channels; ++c) {
+      const double centred = static_cast<double>(x[base + c]) - mean.values[c];
+      out[base + c] = static_cast<float>(offset.values[c] + centred * scale.values[c] / root[c]);
+    }
+  }
+}
+
+void binary(BinaryOp op, int rank, const int64_t *dims, const float *a, const int64_t *aStrides, const float *b,
+            const int64_t *bStrides, float *out) {
+  switch (op) {
+    case BinaryOp::kAdd: return binaryRows<Add>(rank, dims, a, aStrides, b, bStrides, out);
+    case BinaryOp::kSub: return binaryRows<Sub>(rank, dims, a, aStrides, b, bStrides, out);
+    case BinaryOp::kMul: return binaryRows<Mul>(rank, dims, a, aStrides, b, bStrides, out);
+    case BinaryOp::kDiv: return binaryRows<Div>(rank, dims, a, aStrides, b, bStrides, out);
+    case BinaryOp::kSquaredDifference:
+      return binaryRows<SquaredDifference>(rank, dims, a, aStrides, b, bStrides, out);
+  }
+}
+
+void reduceSum(const float *x, int64_t outer, int64_t reduce, int64_t inner, float divisor, float *out) {
+  // Summing each output's terms in input order matches the cpu kernel, which moves the reduced axes
+  // innermost (keeping their order) and then sums runs.
+  auto term = [divisor](float v) { return divisor == 1.f ? v : v / divisor; };
+  if (inner == 1) {
+    for (int64_t o = 0; o < outer; ++o) {
+      const float *row = x + o * reduce;
+      double sum = 0;
+      for (int64_t r = 0; r < reduce; ++r) sum += term(row[r]);
+      out[o] = static_cast<float>(sum);
+    }
+    return;
+  }
+  std::vector<double> sums(inner);
+  for (int64_t o = 0; o < outer; ++o) {
+    std::fill(sums.begin(), sums.end(), 0.0);
+    for (int64_t r = 0; r < reduce; ++r) {
+      const float *row = x + (o * reduce + r) * inner;
+      for (int64_t i = 0; i < inner; ++i) sums[i] += term(row[i]);
+    }
+    for (int64_t i = 0; i < inner; ++i) out[o * inner + i] = static_cast<float>(sums[i]);
+  }
+}
+
+void stridedCopy(int rank, const int64_t *dims, const float *src, const int64_t *srcStrides, float *dst,
+                 const int64_t *dstStrides) {
+  const int64_t n = dims[rank - 1];
+  const int64_t ss = srcStrides[rank - 1];
+  const int64_t ds = dstStrides[rank - 1];
+  forEachRow(rank, dims, srcStrides, dstStrides, [&](int64_t srcOffset, int64_t dstOffset, int64_t) {
+    const float *ps = src + srcOffset;
+    float *pd = dst + dstOffset;
+    if (ss == 1 && ds == 1) {
+      std::memcpy(pd, ps, n * sizeof(float));
+    } else {
+      for (int64_t i = 0; i < n; ++i) pd[i * ds] = ps[i * ss];
+    }
+  });
+}
+
+void tile(int rank, const int64_t *dims, const int64_t *reps, const float *src, float *dst) {
+  std::vector<int64_t> srcStrides(rank, 1);
+  std::vector<int64_t> dstStrides(rank, 1);
+  for (int d = rank - 2; d >= 0; --d) {
+    srcStrides[d] = srcStrides[d + 1] * dims[d + 1];
+    dstStrides[d] = dstStrides[d + 1] * dims[d + 1] * reps[d + 1];
+  }
+  tileAxis(0, rank, dims, reps, srcStrides.data(), dstStrides.data(), src, dst);
+}
+
+}  // namespace tfjs_native

@@ -1,0 +1,128 @@
+// Loads the compiled oneDNN addon (build/Release/tfjs_native.node), or explains why it can't.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** Codes shared with native/activation.h. */
+export const ActivationCode = {
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  leakyrelu: 3,
+  sigmoid: 4,
+  elu: 5,
+  prelu: 6,
+} as const;
+
+/** Codes shared with native/elementwise.h. */
+export const UnaryOpCode = { relu: 0, step: 1, square: 2 } as const;
+
+/** Codes shared with native/elementwise.h. */
+export const BinaryOpCode = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  squaredDifference: 4,
+} as const;
+
+export interface AddonInfo {
+  version: string;
+  cpuRuntime: string;
+  isa: string;
+  threads: number;
+  cachedPrimitives: number;
+}
+
+/**
+ * The addon's functions. Outputs are written into caller-allocated arrays. `geometry` is the
+ * Int32Array built by convGeometry(); `shape` the one built by the BatchMatMul kernel.
+ */
+export interface NativeAddon {
+  convForward(
+    x: Float32Array,
+    filter: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    geometry: Int32Array,
+    activation: number,
+    leakyAlpha: number,
+    preluSlopes: Float32Array | null,
+  ): void;
+  convBackwardData(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void;
+  convBackwardFilter(x: Float32Array, dy: Float32Array, dFilter: Float32Array, geometry: Int32Array): void;
+  matMul(
+    a: Float32Array,
+    b: Float32Array,
+    bias: Float32Array | null,
+    c: Float32Array,
+    shape: Int32Array,
+    activation: number,
+    leakyAlpha: number,
+    preluSlopes: Float32Array | null,
+  ): void;
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  /** Operands shorter than x repeat cyclically over it. */
+  batchNorm(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array,
+    offset: Float32Array,
+    epsilon: number,
+    out: Float32Array,
+  ): void;
+  /** `layout` is [rank, dims, aStrides, bStrides] (see kernels/strided.ts). */
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, layout: Int32Array): void;
+  /** Sums x viewed as [outer, reduce, inner] over its middle axis, each term divided by `divisor`. */
+  reduceSum(
+    x: Float32Array,
+    out: Float32Array,
+    outer: number,
+    reduce: number,
+    inner: number,
+    divisor: number,
+  ): void;
+  /** `layout` is [rank, dims, srcStrides, dstStrides]. */
+  stridedCopy(src: Float32Array, dst: Float32Array, layout: Int32Array): void;
+  /** `layout` is [rank, dims, reps]. */
+  tile(src: Float32Array, dst: Float32Array, layout: Int32Array): void;
+  info(): AddonInfo;
+  clearCache(): void;
+  setThreads(threads: number): void;
+  /** Makes malloc keep freed memory for reuse (see native/addon.cc); true if it took effect. */
+  tuneAllocator(): boolean;
+}
+
+export type AddonLoad = { ok: true; addon: NativeAddon } | { ok: false; reason: string };
+
+const addonPath = fileURLToPath(new URL('../build/Release/tfjs_native.node', import.meta.url));
+const unavailablePath = fileURLToPath(new URL('../build/UNAVAILABLE.txt', import.meta.url));
+const rebuildHint = 'run `npm rebuild @dfq/tfjs-backend-native` (needs `apt-get install libdnnl-dev`)';
+
+let loaded: AddonLoad | undefined;
+
+export function loadAddon(): AddonLoad {
+  loaded ??= tryLoad();
+  return loaded;
+}
+
+function tryLoad(): AddonLoad {
+  if (!existsSync(addonPath)) {
+    // The install script leaves its reason, remedy included, here when the build failed.
+    const why = existsSync(unavailablePath)
+      ? readFileSync(unavailablePath, 'utf8').trim()
+      : `it was never built; ${rebuildHint}`;
+    return { ok: false, reason: `addon not built: ${why}` };
+  }
+  try {
+    const addon = createRequire(import.meta.url)(addonPath) as NativeAddon;
+    return { ok: true, addon };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const hint = /libdnnl/.test(message)
+      ? 'the oneDNN library is missing: apt-get install libdnnl2'
+      : rebuildHint;
+    return { ok: false, reason: `addon failed to load (${message}); ${hint}` };
+  }
+}
