@@ -84,7 +84,51 @@ function renderStep1(rows) {
   return lines.join('\n');
 }
 
-const RENDER = { step1: renderStep1 };
+// PyTorch's CPU build on the same kind of 2-core machine, 3x3 convolutions at batch 64 (figures
+// from the Step 2 issue, measured by the team outside this repository).
+const PYTORCH_GFLOPS = { 'layer1 3x3 16->16': 27, 'layer2 3x3 32->32': 100, 'layer3 3x3 64->64': 125 };
+
+function renderKernels([run]) {
+  const cell = (g) => (g === null || g === undefined ? 'n/a' : g.toFixed(1));
+  const lines = [
+    '## Step 2: convolution kernels, GFLOP/s at batch 64 (forward / backprop-input / backprop-filter)',
+    '',
+    `native: oneDNN ${run.native?.version ?? '?'} (${run.native?.isa ?? '?'}, ${run.native?.cpuRuntime ?? '?'}, ${run.native?.threads ?? '?'} threads). wasm has no Conv2DBackpropFilter (n/a).`,
+    '',
+    '| layer | input | native | wasm | cpu | PyTorch CPU forward | native / PyTorch |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const l of run.layers) {
+    const g = l.gflops;
+    const three = (b) =>
+      g[b] ? `${cell(g[b].forward)} / ${cell(g[b].backpropInput)} / ${cell(g[b].backpropFilter)}` : 'n/a';
+    const torch = PYTORCH_GFLOPS[l.name];
+    lines.push(
+      `| ${l.name} | ${l.input.join('x')} | ${three('native')} | ${three('wasm')} | ${three('cpu')} | ${torch ?? ''} | ${torch && g.native ? `${((100 * g.native.forward) / torch).toFixed(0)}%` : ''} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function renderBackends(rows) {
+  const cpu = rows.find((r) => r.backend === 'cpu');
+  const lines = [
+    '## Step 2: the Step 1 W8A8 run end to end, by backend',
+    '',
+    'Default settings (64 images, 200 direct-synthesis iterations, min-max), full test split, one process each.',
+    '',
+    '| backend | synthesis | evaluation (2 x 10,000 images) | total | speed-up vs cpu | W8A8 top-1 | peak memory |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.backend} | ${r.synthesisSeconds.toFixed(1)} s | ${r.evaluationSeconds.toFixed(1)} s | ${r.totalSeconds.toFixed(1)} s | ${cpu ? `${(cpu.totalSeconds / r.totalSeconds).toFixed(1)}x` : ''} | ${pct(r.quantizedAccuracy)} | ${mib(r.peakRssBytes)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+const RENDER = { step1: renderStep1, kernels: renderKernels, backends: renderBackends };
 
 const results = existsSync(JSON_PATH) ? JSON.parse(readFileSync(JSON_PATH, 'utf8')) : {};
 mkdirSync(OUT, { recursive: true });

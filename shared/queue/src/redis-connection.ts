@@ -20,9 +20,7 @@ export function redisUrl(env: NodeJS.ProcessEnv = process.env): string {
  */
 export function createRedis(url: string, role: 'worker' | 'producer'): Redis {
   const options: RedisOptions =
-    role === 'worker'
-      ? { maxRetriesPerRequest: null, enableReadyCheck: true }
-      : { maxRetriesPerRequest: 2 };
+    role === 'worker' ? { maxRetriesPerRequest: null, enableReadyCheck: true } : { maxRetriesPerRequest: 2 };
   const redis = new Redis(url, options);
   // Without a listener ioredis would print every reconnect attempt as an unhandled error.
   redis.on('error', () => {});

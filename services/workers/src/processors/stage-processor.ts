@@ -1,4 +1,4 @@
-import { ArtifactStore, ModelLoadError, type RunEvent, type StageEnv } from '@dfq/core';
+import { ArtifactStore, backendFromEnv, ModelLoadError, type RunEvent, type StageEnv } from '@dfq/core';
 import { createRedis, RunRegistry, type StageJobData, toRunConfig } from '@dfq/queue';
 import { type SandboxedJob, UnrecoverableError } from 'bullmq';
 import { workerSettings } from '../worker-env.js';
@@ -25,11 +25,14 @@ export async function runStage<T>(
   const settings = workerSettings();
   const store = new ArtifactStore(settings.artifactsDir);
   const { data } = job;
-  const config = toRunConfig(data.options, {
+  const requested = toRunConfig(data.options, {
     modelPath: store.path(data.modelKey),
     outDir: store.path(data.prefix),
     evalDir: settings.evalDir,
   });
+  // 'auto' defers to the machine's DFQ_BACKEND, as `dfq run` does.
+  const config =
+    requested.backend === 'auto' ? { ...requested, backend: backendFromEnv() ?? 'auto' } : requested;
   const redis = createRedis(settings.redisUrl, 'producer');
   const registry = new RunRegistry(redis);
   let cancelled = await registry.isCancelled(data.runId);

@@ -1,0 +1,196 @@
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { stageJobId } from '@dfq/queue';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATA, DFQ, EXAMPLE_DIR, TestCluster } from './support/cluster.js';
+
+const run = promisify(execFile);
+const cluster = new TestCluster();
+
+beforeAll(async () => {
+  await cluster.init();
+});
+
+afterAll(async () => {
+  await cluster.close();
+});
+
+async function report(prefix: string) {
+  return JSON.parse(await readFile(join(cluster.artifactsDir, prefix, 'report.json'), 'utf8'));
+}
+
+/** The report fields a run must reproduce exactly, wherever it ran (paths and timings aside). */
+function reproducible(r: Record<string, any>) {
+  return {
+    backend: r.backend,
+    model: { params: r.model.params, layers: r.model.layers, normalization: r.model.normalization },
+    synthesis: { ...r.synthesis, seconds: undefined },
+    calibration: { ...r.calibration, seconds: undefined },
+    quantization: { ...r.quantization, seconds: undefined },
+    evaluation: { ...r.evaluation, seconds: undefined },
+  };
+}
+
+describe('runs through BullMQ workers over the real Redis', () => {
+  it('a queued run reports exactly what the embedded dfq run reports for the same seed', async () => {
+    cluster.startWorker('synthesize', 'calibrate', 'quantize');
+    const modelKey = await cluster.uploadExampleModel('acme');
+    const options = { images: 16, iterations: 8, evaluate: true, evalLimit: 500, seed: 9 };
+    const queued = await cluster.submit('acme', modelKey, options);
+    await cluster.waitForState('acme', queued.runId, ['completed'], 120_000);
+
+    const out = join(tmpdir(), `dfq-embedded-${queued.runId}`);
+    await run(
+      'node',
+      [
+        DFQ,
+        'run',
+        '--model',
+        join(EXAMPLE_DIR, 'model.json'),
+        '--out',
+        out,
+        '--images',
+        '16',
+        '--iterations',
+        '8',
+        '--eval',
+        DATA,
+        '--eval-limit',
+        '500',
+        '--seed',
+        '9',
+      ],
+      {
+        env: cluster.env(),
+      },
+    );
+    const embedded = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    const distributed = await report(`acme/runs/${queued.runId}`);
+    expect(reproducible(distributed)).toEqual(reproducible(embedded));
+    expect(distributed.evaluation.samples).toBe(500);
+  });
+
+  it('a worker killed with SIGKILL mid-synthesis loses nothing: the stage reruns elsewhere and the run completes once', async () => {
+    for (const w of cluster.workers) w.child.kill('SIGTERM');
+    await Promise.all(cluster.workers.map((w) => w.exited));
+    const victim = cluster.startWorker('synthesize');
+    const modelKey = await cluster.uploadExampleModel('acme', 'kill');
+    const queued = await cluster.submit('acme', modelKey, { images: 8, iterations: 400, seed: 3 });
+    const synthJob = () => cluster.status.queues.synthesize.getJob(stageJobId(queued.runId, 'synthesize'));
+    // Kill only once synthesis is visibly under way.
+    for (let i = 0; ; i++) {
+      const progress = (await synthJob())?.progress as { iteration?: number } | undefined;
+      if ((progress?.iteration ?? 0) >= 5) break;
+      if (i > 400) throw new Error(`synthesis never started: ${victim.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    const survivors = [cluster.startWorker('synthesize'), cluster.startWorker('calibrate', 'quantize')];
+    await cluster.waitForState('acme', queued.runId, ['completed'], 150_000);
+
+    const logs = survivors.map((w) => w.output()).join('\n');
+    expect(logs.match(new RegExp(`synthesize job ${queued.runId}-synthesize completed`, 'g'))).toHaveLength(
+      1,
+    );
+    expect(logs.match(new RegExp(`quantize job ${queued.runId}-quantize completed`, 'g'))).toHaveLength(1);
+    const files = (
+      await readdir(join(cluster.artifactsDir, 'acme/runs', queued.runId), { recursive: true })
+    ).sort();
+    expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(files.filter((f) => /image-\d{4}\.png$/.test(f))).toHaveLength(8);
+    for (const f of [
+      'report.json',
+      'images/images.npy',
+      'images/contact-sheet.png',
+      'calibration/profile.json',
+      'quantized-model/model.json',
+    ]) {
+      expect(files).toContain(f);
+    }
+    expect((await report(`acme/runs/${queued.runId}`)).synthesis.iterations).toBe(400);
+  });
+
+  it('20 runs submitted at once against two workers of each kind all complete, none lost or duplicated', async () => {
+    for (const w of cluster.workers) if (w.child.exitCode === null) w.child.kill('SIGTERM');
+    await Promise.all(cluster.workers.map((w) => w.exited));
+    const pool = [
+      cluster.startWorker('synthesize'),
+      cluster.startWorker('synthesize'),
+      cluster.startWorker('calibrate'),
+      cluster.startWorker('calibrate'),
+      cluster.startWorker('quantize'),
+      cluster.startWorker('quantize'),
+    ];
+    const modelKey = await cluster.uploadExampleModel('burst');
+    const runs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        cluster.submit('burst', modelKey, { images: 2, iterations: 1, seed: i, saveImages: false }),
+      ),
+    );
+    await Promise.all(runs.map((r) => cluster.waitForState('burst', r.runId, ['completed'], 240_000)));
+    const listed = await cluster.registry.list('burst');
+    expect(listed.map((r) => r.runId).sort()).toEqual(runs.map((r) => r.runId).sort());
+    const logs = pool.map((w) => w.output()).join('\n');
+    for (const r of runs) {
+      for (const stage of ['synthesize', 'calibrate', 'quantize']) {
+        expect(logs.split(`${stage} job ${r.runId}-${stage} completed`).length - 1).toBe(1);
+      }
+      expect((await report(`burst/runs/${r.runId}`)).config.seed).toBe(runs.indexOf(r));
+    }
+    // Both workers of each kind took part.
+    for (const w of pool) expect(w.output()).toMatch(/job .* completed/);
+  });
+
+  it('a model that is not valid fails its run once, clearly, and leaves other runs alone', async () => {
+    const good = await cluster.uploadExampleModel('acme', 'good');
+    const bad = await cluster.uploadExampleModel('acme', 'bad');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(
+      join(cluster.artifactsDir, 'acme/models/bad/model.json'),
+      '{"format": "layers-model", "modelTopology": ',
+    );
+    const badRun = await cluster.submit('acme', bad, { images: 2, iterations: 1 });
+    const goodRun = await cluster.submit('acme', good, { images: 2, iterations: 1, saveImages: false });
+    const failed = await cluster.waitForState('acme', badRun.runId, ['failed'], 60_000);
+    expect(failed.failedReason).toMatch(/not valid JSON/);
+    expect(failed.stages.find((s) => s.stage === 'synthesize')?.attempts).toBe(1);
+    await cluster.waitForState('acme', goodRun.runId, ['completed'], 60_000);
+  });
+});
+
+describe('schedules', () => {
+  it('a schedule fires runs until it is deleted', async () => {
+    const { Schedules, runOptionsSchema } = await import('@dfq/queue');
+    const schedules = new Schedules(cluster.redis, cluster.prefix);
+    cluster.startWorker('schedules');
+    const modelKey = await cluster.uploadExampleModel('clock');
+    await schedules.upsert(
+      'clock',
+      'every-second',
+      '* * * * * *',
+      'UTC',
+      modelKey,
+      runOptionsSchema.parse({ images: 2, iterations: 1 }),
+    );
+    expect((await schedules.list('clock')).map((s) => s.scheduleId)).toEqual(['every-second']);
+    const scheduled = async () =>
+      (await cluster.registry.list('clock')).filter(
+        (r) => r.source === 'schedule' && r.scheduleId === 'every-second',
+      );
+    for (let i = 0; (await scheduled()).length < 2; i++) {
+      if (i > 100) throw new Error('the schedule never fired twice');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await schedules.remove('clock', 'every-second')).toBe(true);
+    expect(await schedules.list('clock')).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1500)); // a job fired just before removal may still land
+    const settled = (await scheduled()).length;
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await scheduled()).length).toBe(settled);
+    await schedules.close();
+  });
+});

@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { cp, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  createFlowProducer,
+  createRedis,
+  createRun,
+  type RunOptions,
+  RunRegistry,
+  RunStatusReader,
+  runOptionsSchema,
+  SCHEDULE_QUEUE,
+  STAGE_QUEUES,
+} from '@dfq/queue';
+import { Queue } from 'bullmq';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const DFQ = join(ROOT, 'services/cli/bin/dfq.js');
+export const EXAMPLE_DIR = join(ROOT, 'examples/resnet-fmnist-a');
+export const DATA = process.env.DFQ_FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves when the process has exited. */
+  exited: Promise<number | null>;
+}
+
+/**
+ * A private corner of the real Redis and a private artifact directory, so test files running
+ * side by side never see each other's jobs.
+ */
+export class TestCluster {
+  readonly prefix = `dfqtest${process.pid}${Math.floor(Math.random() * 1e6)}`;
+  readonly redis = createRedis(process.env.DFQ_REDIS_URL ?? 'redis://127.0.0.1:6379', 'producer');
+  readonly registry = new RunRegistry(this.redis, this.prefix);
+  readonly flows = createFlowProducer(this.redis, this.prefix);
+  readonly status = new RunStatusReader(this.redis, this.prefix);
+  readonly workers: WorkerProcess[] = [];
+  artifactsDir = '';
+
+  async init(): Promise<void> {
+    this.artifactsDir = await mkdtemp(join(tmpdir(), 'dfq-artifacts-'));
+  }
+
+  env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      DFQ_QUEUE_PREFIX: this.prefix,
+      DFQ_ARTIFACTS_DIR: this.artifactsDir,
+      DFQ_EVAL_DIR: DATA,
+      DFQ_BACKEND: 'wasm',
+      // Short locks so a killed worker's job is picked up again within seconds.
+      DFQ_LOCK_DURATION_MS: '4000',
+      DFQ_STALLED_INTERVAL_MS: '2000',
+      DFQ_SHUTDOWN_TIMEOUT_MS: '5000',
+      ...extra,
+    };
+  }
+
+  startWorker(...kinds: string[]): WorkerProcess {
+    const child = spawn('node', [DFQ, 'worker', ...kinds], {
+      env: this.env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let text = '';
+    child.stdout?.on('data', (d) => {
+      text += d;
+    });
+    child.stderr?.on('data', (d) => {
+      text += d;
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const proc = { child, output: () => text, exited };
+    this.workers.push(proc);
+    return proc;
+  }
+
+  /** Puts the example model in the store for a tenant; returns its model key. */
+  async uploadExampleModel(tenant: string, modelId = 'example'): Promise<string> {
+    await cp(EXAMPLE_DIR, join(this.artifactsDir, tenant, 'models', modelId), { recursive: true });
+    return `${tenant}/models/${modelId}/model.json`;
+  }
+
+  async submit(tenant: string, modelKey: string, options: Partial<RunOptions>) {
+    return createRun(
+      { registry: this.registry, flows: this.flows },
+      { tenant, modelKey, options: runOptionsSchema.parse(options), source: 'cli' },
+    );
+  }
+
+  async waitForState(tenant: string, runId: string, states: string[], timeoutMs: number) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const record = await this.registry.get(tenant, runId);
+      if (!record) throw new Error(`run ${runId} not found`);
+      const status = await this.status.status(record);
+      if (states.includes(status.state)) return status;
+      if (Date.now() > deadline)
+        throw new Error(
+          `run ${runId} still ${status.state} after ${timeoutMs} ms: ${JSON.stringify(status)}`,
+        );
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+    await this.status.close();
+    await this.flows.close();
+    for (const name of [...Object.values(STAGE_QUEUES), SCHEDULE_QUEUE]) {
+      const q = new Queue(name, { connection: this.redis, prefix: this.prefix });
+      await q.obliterate({ force: true }).catch(() => {});
+      await q.close();
+    }
+    const keys = await this.redis.keys(`${this.prefix}:*`);
+    if (keys.length) await this.redis.del(...keys);
+    this.redis.disconnect();
+  }
+}
