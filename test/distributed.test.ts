@@ -23,6 +23,7 @@ async function report(prefix: string) {
 }
 
 /** The report fields a run must reproduce exactly, wherever it ran (paths and timings aside). */
+// biome-ignore lint/suspicious/noExplicitAny: report.json read back as plain JSON
 function reproducible(r: Record<string, any>) {
   return {
     backend: r.backend,
