@@ -1,5 +1,6 @@
 import { DFQ_VERSION, ModelLoadError } from '@dfq/core';
 import { Command } from 'commander';
+import { registerClientCommands } from './commands/client-commands.js';
 import { registerRunCommand } from './commands/run-command.js';
 import { registerWorkerCommand } from './commands/worker-command.js';
 
@@ -10,6 +11,7 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError();
   registerRunCommand(program);
   registerWorkerCommand(program);
+  registerClientCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {
