@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want=(redis-server dataset-fashion-mnist libdnnl-dev g++ make python3)
+want=(redis-server dataset-fashion-mnist libdnnl-dev g++ make python3 docker-compose)
 missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
