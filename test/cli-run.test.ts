@@ -102,3 +102,26 @@ describe('dfq run (embedded, one process)', () => {
     expect(err.stderr).toMatch(/--w-bits.*integer from 2 to 16/);
   });
 });
+
+describe('tensor backend choice', () => {
+  it('auto takes native when its addon loads, and says why it fell back when it does not', async () => {
+    const native = await mkdtemp(join(tmpdir(), 'dfq-native-'));
+    const fallback = await mkdtemp(join(tmpdir(), 'dfq-fallback-'));
+    const args = ['run', '--model', MODEL, '--images', '4', '--iterations', '2', '--no-save-images'];
+    const env = { ...process.env, DFQ_BACKEND: '' };
+    await run('node', [DFQ, ...args, '--out', native], { env });
+    const { stderr } = await run('node', [DFQ, ...args, '--out', fallback], {
+      env: { ...env, DFQ_NATIVE: 'off' },
+    });
+    const chosen = JSON.parse(await readFile(join(native, 'report.json'), 'utf8'));
+    const fellBack = JSON.parse(await readFile(join(fallback, 'report.json'), 'utf8'));
+    expect(chosen.backend).toBe('native');
+    expect(fellBack.backend).toBe('wasm');
+    expect(fellBack.backendAttempts).toContainEqual({
+      backend: 'native',
+      ok: false,
+      reason: 'disabled by DFQ_NATIVE=off',
+    });
+    expect(stderr).toMatch(/tensor backend: wasm \(.*native: disabled by DFQ_NATIVE=off/);
+  });
+});

@@ -46,6 +46,7 @@ async function activate(backend: Exclude<BackendRequest, 'auto'>): Promise<strin
       return 'tensorflow';
     }
     case 'native': {
+      if (process.env.DFQ_NATIVE === 'off') throw new Error('disabled by DFQ_NATIVE=off');
       const mod = await optionalImport('@dfq/tfjs-backend-native');
       const register = mod.registerNativeBackend as (() => { ok: boolean; reason?: string }) | undefined;
       const result = register?.();
