@@ -1,5 +1,6 @@
 import { DFQ_VERSION, ModelLoadError } from '@dfq/core';
 import { Command } from 'commander';
+import { registerApiCommand } from './commands/api-command.js';
 import { registerClientCommands } from './commands/client-commands.js';
 import { registerRunCommand } from './commands/run-command.js';
 import { registerWorkerCommand } from './commands/worker-command.js';
@@ -11,6 +12,7 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError();
   registerRunCommand(program);
   registerWorkerCommand(program);
+  registerApiCommand(program);
   registerClientCommands(program);
   try {
     await program.parseAsync(argv);

@@ -46,7 +46,7 @@ export function addRunOptions(command: Command): Command {
     )
     .addOption(
       new Option('--calib <method>', 'activation range estimator')
-        .choices(Object.keys(CALIBRATION_METHODS))
+        .choices(CALIBRATION_METHODS)
         .default(DEFAULT_CONFIG.calibration),
     )
     .option(

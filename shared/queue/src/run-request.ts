@@ -1,4 +1,4 @@
-import { DEFAULT_CONFIG, type RunConfig } from '@dfq/core';
+import { CALIBRATION_METHODS, DEFAULT_CONFIG, type RunConfig } from '@dfq/core';
 import { z } from 'zod';
 
 /**
@@ -15,7 +15,7 @@ export const runOptionsSchema = z
     iterations: z.number().int().min(1).max(100_000).default(DEFAULT_CONFIG.iterations),
     synthBatchSize: z.number().int().min(1).max(1024).default(DEFAULT_CONFIG.synthBatchSize),
     learningRate: z.number().positive().default(DEFAULT_CONFIG.learningRate),
-    calibration: z.enum(['minmax']).default('minmax'),
+    calibration: z.enum(CALIBRATION_METHODS as [string, ...string[]]).default(DEFAULT_CONFIG.calibration),
     evaluate: z.boolean().default(false),
     evalLimit: z.number().int().min(1).nullable().default(null),
     seed: z

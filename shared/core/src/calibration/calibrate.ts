@@ -1,39 +1,69 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GraphRunner } from '../model/graph-runner.js';
-import type { Range } from '../quantization/activation-quantizer.js';
-import { minMaxEstimator } from './minmax-estimator.js';
-import type { RangeEstimatorFactory } from './range-estimator.js';
+import {
+  affineParams,
+  dequantizeValue,
+  quantizeValue,
+  type Range,
+} from '../quantization/activation-quantizer.js';
+import { RANGE_ESTIMATORS } from './estimators.js';
+import type { EstimatorContext } from './range-estimator.js';
+import { ValueSample } from './value-sample.js';
 
-export const CALIBRATION_METHODS: Record<string, RangeEstimatorFactory> = {
-  minmax: () => minMaxEstimator(),
-};
+export const CALIBRATION_METHODS = Object.keys(RANGE_ESTIMATORS);
+
+export interface TensorCalibration {
+  range: Range;
+  /** The estimator that produced the range ('minmax' where the chosen one had nothing to say). */
+  method: string;
+  /** Mean squared quantization error on the calibration values, and the signal-to-noise ratio it leaves. */
+  mse: number;
+  sqnrDb: number;
+}
 
 export interface CalibrationProfile {
   method: string;
   images: number;
-  /** Node name -> range of its output over the calibration images. */
+  /** Node name -> range of its output activation. */
   ranges: Record<string, Range>;
+  tensors: Record<string, TensorCalibration>;
+}
+
+function quantizationError(
+  values: Float32Array,
+  range: Range,
+  bits: number,
+): { mse: number; sqnrDb: number } {
+  const p = affineParams(range, bits);
+  let error = 0;
+  let signal = 0;
+  for (const v of values) {
+    const d = v - dequantizeValue(quantizeValue(v, p), p);
+    error += d * d;
+    signal += v * v;
+  }
+  const mse = values.length ? error / values.length : 0;
+  return { mse, sqnrDb: error > 0 ? 10 * Math.log10(signal / error) : Number.POSITIVE_INFINITY };
 }
 
 /**
- * Runs the float (BN-folded) model over calibration images and estimates the range of every
- * tensor in `tensors`. Batches keep memory flat for large image sets.
+ * Runs the float (BN-folded) model over the calibration images, samples every tensor in
+ * `tensors`, and lets the chosen estimator set each range; reports each range's quantization
+ * error on those same values. Batches keep memory flat for large image sets.
  */
 export function calibrate(
   runner: GraphRunner,
   images: tf.Tensor4D,
   tensors: Iterable<string>,
-  bitsOf: (name: string) => number,
+  contextOf: (name: string) => EstimatorContext,
   options: { method?: string; batchSize?: number } = {},
 ): CalibrationProfile {
   const method = options.method ?? 'minmax';
-  const factory = CALIBRATION_METHODS[method];
-  if (!factory)
-    throw new Error(
-      `unknown calibration method ${method}; choose one of ${Object.keys(CALIBRATION_METHODS).join(', ')}`,
-    );
+  const estimate = RANGE_ESTIMATORS[method];
+  if (!estimate)
+    throw new Error(`unknown calibration method ${method}; choose one of ${CALIBRATION_METHODS.join(', ')}`);
   const names = [...tensors];
-  const estimators = new Map(names.map((n) => [n, factory(bitsOf(n))]));
+  const samples = new Map(names.map((n) => [n, new ValueSample()]));
   const taps = new Set(names);
   const count = images.shape[0];
   const batchSize = options.batchSize ?? 128;
@@ -41,14 +71,26 @@ export function calibrate(
     tf.tidy(() => {
       const batch = images.slice([start, 0, 0, 0], [Math.min(batchSize, count - start), -1, -1, -1]);
       const { taps: outputs } = runner.run(batch, { taps });
-      for (const [name, estimator] of estimators) {
+      for (const [name, sample] of samples) {
         const t = outputs.get(name);
         if (!t) throw new Error(`calibration tap ${name} produced no tensor`);
-        estimator.observe(t);
+        sample.observe(t);
       }
     });
   }
   const ranges: Record<string, Range> = {};
-  for (const [name, estimator] of estimators) ranges[name] = estimator.range();
-  return { method, images: count, ranges };
+  const report: Record<string, TensorCalibration> = {};
+  for (const [name, sample] of samples) {
+    const context = contextOf(name);
+    const chosen = estimate(sample, context);
+    const range = chosen ??
+      RANGE_ESTIMATORS.minmax?.(sample, context) ?? { min: sample.min, max: sample.max };
+    ranges[name] = range;
+    report[name] = {
+      range,
+      method: chosen ? method : 'minmax',
+      ...quantizationError(sample.values(), range, context.bits),
+    };
+  }
+  return { method, images: count, ranges, tensors: report };
 }

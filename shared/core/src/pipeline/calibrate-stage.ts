@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../backend/select-backend.js';
 import { calibrate } from '../calibration/calibrate.js';
+import type { BnPrior } from '../calibration/range-estimator.js';
 import { decodeNpy } from '../data/npy.js';
-import { foldBatchNorm } from '../model/fold-batchnorm.js';
+import { type FoldResult, foldBatchNorm } from '../model/fold-batchnorm.js';
+import type { ModelGraph } from '../model/graph.js';
 import { GraphRunner } from '../model/graph-runner.js';
 import { loadModel } from '../model/load-model.js';
 import { planQuantization } from '../quantization/quantization-plan.js';
@@ -16,6 +18,23 @@ import {
   secondsSince,
   stageKey,
 } from './stage-env.js';
+
+/** For each layer a BatchNorm was folded into: that BatchNorm's β and |γ|, and the fused activation. */
+export function bnPriors(graph: ModelGraph, folding: FoldResult): Map<string, BnPrior> {
+  const priors = new Map<string, BnPrior>();
+  const folded = new Map(folding.graph.nodes.map((n) => [n.name, n]));
+  for (const node of graph.nodes) {
+    const into = folding.folded[node.name];
+    const layer = into ? folded.get(into) : undefined;
+    if (node.op !== 'batchNorm' || !layer || !('activation' in layer)) continue;
+    priors.set(layer.name, {
+      mean: node.beta.data,
+      std: node.gamma.data.map(Math.abs),
+      activation: layer.activation,
+    });
+  }
+  return priors;
+}
 
 export function bitPolicy(config: RunConfig) {
   return {
@@ -40,8 +59,10 @@ export async function calibrateStage(
   });
   const start = performance.now();
   const array = decodeNpy(await env.store.get(synthesis.images), synthesis.images.key);
-  const folded = foldBatchNorm(graph).graph;
+  const folding = foldBatchNorm(graph);
+  const folded = folding.graph;
   const plan = planQuantization(folded, bitPolicy(config));
+  const priors = bnPriors(graph, folding);
   const runner = new GraphRunner(folded);
   const images = tf.tensor4d(array.data, array.shape as [number, number, number, number]);
   try {
@@ -49,10 +70,11 @@ export async function calibrateStage(
       runner,
       images,
       plan.activationBits.keys(),
-      (n) => plan.activationBits.get(n) ?? 8,
-      {
-        method: config.calibration,
+      (n) => {
+        const prior = priors.get(n);
+        return { bits: plan.activationBits.get(n) ?? 8, ...(prior ? { prior } : {}) };
       },
+      { method: config.calibration },
     );
     const ref = await env.store.put(
       stageKey(env, 'calibration/profile.json'),
@@ -61,7 +83,12 @@ export async function calibrateStage(
     return {
       backend: { name: backend.name, attempts: backend.attempts },
       profile: ref,
-      summary: { method: profile.method, images: profile.images, seconds: secondsSince(start) },
+      summary: {
+        method: profile.method,
+        images: profile.images,
+        seconds: secondsSince(start),
+        tensors: profile.tensors,
+      },
       peakRssBytes: peakRssBytes(),
     };
   } finally {

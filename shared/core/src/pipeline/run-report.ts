@@ -1,4 +1,5 @@
 import type { BackendAttempt } from '../backend/select-backend.js';
+import type { TensorCalibration } from '../calibration/calibrate.js';
 import type { LayerQuantization } from '../quantization/quantize-model.js';
 import type { RunConfig } from './run-config.js';
 
@@ -23,7 +24,12 @@ export interface RunReport {
     lossInitial: number | null;
     lossFinal: number | null;
   };
-  calibration: { method: string; images: number; seconds: number };
+  calibration: {
+    method: string;
+    images: number;
+    seconds: number;
+    tensors: Record<string, TensorCalibration>;
+  };
   quantization: {
     weightBits: number;
     activationBits: number;

@@ -1,5 +1,6 @@
 import type { ArtifactRef, ArtifactStore } from '../artifacts/artifact-store.js';
 import type { BackendAttempt } from '../backend/select-backend.js';
+import type { TensorCalibration } from '../calibration/calibrate.js';
 import type { SynthesisProgress } from '../synthesis/synthesis-result.js';
 
 export type RunEvent =
@@ -51,6 +52,6 @@ export interface SynthesisOutput {
 export interface CalibrationOutput {
   backend: BackendUsed;
   profile: ArtifactRef;
-  summary: { method: string; images: number; seconds: number };
+  summary: { method: string; images: number; seconds: number; tensors: Record<string, TensorCalibration> };
   peakRssBytes: number;
 }
