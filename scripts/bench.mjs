@@ -55,6 +55,20 @@ const SECTIONS = {
       summary(dfqRun(`step1-${synth}`, ['--synth', synth, '--seed', '0'])),
     );
   },
+  kernels() {
+    console.error('bench: kernels: node shared/tfjs-backend-native/bench/kernels.mjs');
+    const out = execFileSync('node', [join(ROOT, 'shared/tfjs-backend-native/bench/kernels.mjs')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 16 * 2 ** 20,
+    });
+    return [JSON.parse(out.toString())];
+  },
+  backends() {
+    // The Step 1 W8A8 run, default settings, on each backend in turn.
+    return ['native', 'wasm', 'cpu'].map((backend) =>
+      summary(dfqRun(`backend-${backend}`, ['--backend', backend, '--seed', '0'])),
+    );
+  },
 };
 
 const pct = (x) => `${(100 * x).toFixed(2)}%`;

@@ -116,7 +116,7 @@ describe('a run submitted through the HTTP API', () => {
       quantization: object;
       evaluation: object;
     }) => ({
-      synthesis: { ...r.synthesis, seconds: 0 },
+      synthesis: { ...r.synthesis, seconds: 0, imagesPerSecond: 0 },
       calibration: { ...r.calibration, seconds: 0 },
       quantization: { ...r.quantization, seconds: 0 },
       evaluation: { ...r.evaluation, seconds: 0 },

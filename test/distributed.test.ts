@@ -28,7 +28,7 @@ function reproducible(r: Record<string, any>) {
   return {
     backend: r.backend,
     model: { params: r.model.params, layers: r.model.layers, normalization: r.model.normalization },
-    synthesis: { ...r.synthesis, seconds: undefined },
+    synthesis: { ...r.synthesis, seconds: undefined, imagesPerSecond: undefined },
     calibration: { ...r.calibration, seconds: undefined },
     quantization: { ...r.quantization, seconds: undefined },
     evaluation: { ...r.evaluation, seconds: undefined },

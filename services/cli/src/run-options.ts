@@ -22,7 +22,7 @@ export function addRunOptions(command: Command): Command {
     )
     .addOption(
       new Option('--synth <method>', 'calibration images')
-        .choices(['direct', 'noise', 'real'])
+        .choices(['generative', 'direct', 'zeroq', 'noise', 'real'])
         .default(DEFAULT_CONFIG.synth),
     )
     .option('--images <n>', 'number of calibration images', intOption(1, 100_000), DEFAULT_CONFIG.images)

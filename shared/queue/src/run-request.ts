@@ -10,7 +10,7 @@ export const runOptionsSchema = z
     weightBits: z.number().int().min(2).max(16).default(DEFAULT_CONFIG.weightBits),
     activationBits: z.number().int().min(2).max(16).default(DEFAULT_CONFIG.activationBits),
     firstLastBits: z.number().int().min(2).max(16).nullable().default(DEFAULT_CONFIG.firstLastBits),
-    synth: z.enum(['direct', 'noise', 'real']).default(DEFAULT_CONFIG.synth),
+    synth: z.enum(['generative', 'direct', 'zeroq', 'noise', 'real']).default(DEFAULT_CONFIG.synth),
     images: z.number().int().min(1).max(4096).default(DEFAULT_CONFIG.images),
     iterations: z.number().int().min(1).max(100_000).default(DEFAULT_CONFIG.iterations),
     synthBatchSize: z.number().int().min(1).max(1024).default(DEFAULT_CONFIG.synthBatchSize),

@@ -31,8 +31,12 @@ export async function runStage<T>(
     evalDir: settings.evalDir,
   });
   // 'auto' defers to the machine's DFQ_BACKEND, as `dfq run` does.
-  const config =
-    requested.backend === 'auto' ? { ...requested, backend: backendFromEnv() ?? 'auto' } : requested;
+  const config = {
+    ...requested,
+    backend: requested.backend === 'auto' ? (backendFromEnv() ?? 'auto') : requested.backend,
+    // Trained generators stay with the tenant whose model they were trained on.
+    cacheDir: store.path(`${data.tenant}/generators`),
+  };
   const redis = createRedis(settings.redisUrl, 'producer');
   const registry = new RunRegistry(redis);
   let cancelled = await registry.isCancelled(data.runId);

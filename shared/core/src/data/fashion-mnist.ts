@@ -4,6 +4,19 @@ import { readIdx } from './idx.js';
 
 export const DEFAULT_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
+export const FASHION_MNIST_CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
+
 /** A labelled image set in pixel space: uint8 pixels, NHWC with one channel. */
 export interface LabelledImages {
   images: Uint8Array;

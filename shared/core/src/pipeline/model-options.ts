@@ -6,6 +6,6 @@ export function modelOptions(config: RunConfig): LoadModelOptions {
   return {
     ...(config.inputMean ? { inputMean: config.inputMean } : {}),
     ...(config.inputStd ? { inputStd: config.inputStd } : {}),
-    requireBatchNorm: config.synth === 'direct',
+    requireBatchNorm: config.synth === 'direct' || config.synth === 'zeroq' || config.synth === 'generative',
   };
 }

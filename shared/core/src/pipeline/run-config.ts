@@ -23,6 +23,8 @@ export interface RunConfig {
   inputMean: number[] | null;
   inputStd: number[] | null;
   saveImages: boolean;
+  /** Where trained generators are kept for reuse (null: DFQ_CACHE_DIR or ~/.cache/dfq). */
+  cacheDir: string | null;
 }
 
 export const DEFAULT_CONFIG: Omit<RunConfig, 'modelPath' | 'outDir'> = {
@@ -42,4 +44,5 @@ export const DEFAULT_CONFIG: Omit<RunConfig, 'modelPath' | 'outDir'> = {
   inputMean: null,
   inputStd: null,
   saveImages: true,
+  cacheDir: null,
 };

@@ -2,6 +2,7 @@ import type { BackendAttempt } from '../backend/select-backend.js';
 import type { TensorCalibration } from '../calibration/calibrate.js';
 import type { LayerQuantization } from '../quantization/quantize-model.js';
 import type { RunConfig } from './run-config.js';
+import type { SynthesisOutput } from './stage-env.js';
 
 export interface RunReport {
   dfqVersion: string;
@@ -16,14 +17,7 @@ export interface RunReport {
     normalization: { mean: number[]; std: number[]; source: string };
   };
   config: RunConfig;
-  synthesis: {
-    method: string;
-    images: number;
-    iterations: number;
-    seconds: number;
-    lossInitial: number | null;
-    lossFinal: number | null;
-  };
+  synthesis: SynthesisOutput['summary'];
   calibration: {
     method: string;
     images: number;

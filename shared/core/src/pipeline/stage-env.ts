@@ -45,6 +45,15 @@ export interface SynthesisOutput {
     seconds: number;
     lossInitial: number | null;
     lossFinal: number | null;
+    imagesPerSecond: number;
+    /** Share of images the model assigns to the class they were made for (null: untargeted method). */
+    targetAgreement: number | null;
+    /** Mean within-class cosine distance of penultimate features (classes as the model predicts them). */
+    diversity: number;
+    /** The same on real test images, when an evaluation set is given. */
+    realDiversity: number | null;
+    bnLossPerLayer: Record<string, number>;
+    generator: { key: string; reused: boolean; trainingSteps: number } | null;
   };
   peakRssBytes: number;
 }

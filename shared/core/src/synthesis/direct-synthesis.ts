@@ -3,8 +3,16 @@ import { normalizedPixelBounds } from '../data/normalize.js';
 import type { ModelGraph } from '../model/graph.js';
 import { inputNode } from '../model/graph.js';
 import { GraphRunner } from '../model/graph-runner.js';
+import { seededRandom } from '../util/rng.js';
 import { yieldToEventLoop } from '../util/yield.js';
-import { bnStatisticsLoss, bnTargets, disposeTargets, inputStatisticsLoss } from './bn-statistics-loss.js';
+import {
+  type BnTarget,
+  bnStatisticsLoss,
+  bnTargets,
+  disposeTargets,
+  inputStatisticsLoss,
+} from './bn-statistics-loss.js';
+import { balancedLabels, classCount } from './labels.js';
 import type { SynthesisProgress, SynthesisResult } from './synthesis-result.js';
 
 export interface DirectSynthesisOptions {
@@ -14,7 +22,48 @@ export interface DirectSynthesisOptions {
   /** Images optimized together; BN statistics are matched over each such batch. */
   batchSize?: number;
   learningRate?: number;
+  /** Add a cross-entropy term pulling image i toward class i mod classes (IntraQ, GDFQ). */
+  labels?: boolean;
+  /** Match BN statistics over the whole batch (ZeroQ) or within each image. */
+  statistics?: 'batch' | 'image';
+  /** Random flips and shifts of up to 2 pixels before every step, so images cannot overfit one view (IntraQ). */
+  jitter?: boolean;
   onProgress?: (p: SynthesisProgress) => void;
+}
+
+/** ZeroQ as released: batch statistics, no labels, no jitter. */
+export const ZEROQ_PRESET = { labels: false, statistics: 'batch', jitter: false } as const;
+
+/** dfq's direct default: ZeroQ plus a label term and jitter. */
+export const DIRECT_PRESET = { labels: true, statistics: 'batch', jitter: true } as const;
+
+/** Rolls an NHWC batch by (dy, dx) pixels and optionally mirrors it: a cheap, invertible view change. */
+function jitterView(x: tf.Tensor, step: number, seed: number): tf.Tensor {
+  const random = seededRandom(seed * 65_537 + step);
+  const dy = Math.floor(random() * 5) - 2;
+  const dx = Math.floor(random() * 5) - 2;
+  const roll = (t: tf.Tensor, shift: number, axis: number) => {
+    if (shift === 0) return t;
+    const size = t.shape[axis] as number;
+    const cut = (size - shift) % size;
+    const begin = [0, 0, 0, 0];
+    const head = [...t.shape];
+    head[axis] = cut;
+    const tailBegin = [...begin];
+    tailBegin[axis] = cut;
+    return tf.concat(
+      [
+        t.slice(
+          tailBegin,
+          Array.from(t.shape, (d, i) => (i === axis ? size - cut : d)),
+        ),
+        t.slice(begin, head),
+      ],
+      axis,
+    );
+  };
+  const shifted = roll(roll(x, dy, 1), dx, 2);
+  return random() < 0.5 ? tf.reverse(shifted, 2) : shifted;
 }
 
 /** Adam on a tensor we own, so the learning rate can drop on a plateau. */
@@ -76,14 +125,29 @@ export async function synthesizeDirect(
   const lowT = tf.tensor1d(low);
   const highT = tf.tensor1d(high);
 
-  const lossOf = (x: tf.Tensor): tf.Scalar => {
-    const { taps: seen } = runner.run(x, { taps });
+  const classes = classCount(graph);
+  const perImage = options.statistics === 'image';
+  const statsLoss = (t: tf.Tensor, target: BnTarget): tf.Scalar =>
+    perImage
+      ? tf.tidy(
+          () =>
+            tf
+              .addN(tf.unstack(t).map((one) => bnStatisticsLoss(one.expandDims(0), target)))
+              .div(t.shape[0] as number) as tf.Scalar,
+        )
+      : bnStatisticsLoss(t, target);
+  let step = 0;
+  let batchLabels: tf.Tensor | null = null;
+  const lossOf = (input: tf.Tensor): tf.Scalar => {
+    const x = options.jitter ? jitterView(input, step, options.seed) : input;
+    const { output, taps: seen } = runner.run(x, { taps });
     let loss = inputStatisticsLoss(x);
-    for (const target of targets)
-      loss = loss.add(bnStatisticsLoss(seen.get(target.tap) as tf.Tensor, target));
-    return loss;
+    for (const target of targets) loss = loss.add(statsLoss(seen.get(target.tap) as tf.Tensor, target));
+    if (batchLabels) loss = loss.add(tf.losses.softmaxCrossEntropy(batchLabels, output));
+    return loss as tf.Scalar;
   };
   const valueAndGrad = tf.valueAndGrad(lossOf);
+  const labels = options.labels ? balancedLabels(options.images, classes) : null;
 
   const results: tf.Tensor4D[] = [];
   let x: tf.Tensor | undefined;
@@ -100,10 +164,13 @@ export async function synthesizeDirect(
           .minimum(highT),
       );
       adam = new PixelAdam(x.shape, options.learningRate ?? 0.1);
+      const batchClasses = labels?.slice(b * batchSize, b * batchSize + n);
+      if (batchClasses) batchLabels = tf.tidy(() => tf.oneHot(tf.tensor1d(batchClasses, 'int32'), classes));
       let best = Number.POSITIVE_INFINITY;
       let sinceBest = 0;
       let last = 0;
       for (let it = 0; it < options.iterations; it++) {
+        step = it;
         const { value, grad } = valueAndGrad(x);
         last = (await value.data())[0] ?? 0;
         if (it === 0) lossInitial += last / batches;
@@ -130,6 +197,8 @@ export async function synthesizeDirect(
       }
       adam.dispose();
       adam = undefined;
+      batchLabels?.dispose();
+      batchLabels = null;
       lossFinal += last / batches;
       results.push(x as tf.Tensor4D);
       x = undefined;
@@ -137,10 +206,11 @@ export async function synthesizeDirect(
     const images = results.length === 1 ? (results[0] as tf.Tensor4D) : (tf.concat(results) as tf.Tensor4D);
     if (results.length > 1) tf.dispose(results);
     results.length = 0;
-    return { method: 'direct', images, iterations: options.iterations, lossInitial, lossFinal };
+    return { method: 'direct', images, labels, iterations: options.iterations, lossInitial, lossFinal };
   } finally {
     tf.dispose(results);
     if (x) x.dispose();
+    batchLabels?.dispose();
     adam?.dispose();
     runner.dispose();
     disposeTargets(targets);

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 
-export type SynthesisMethod = 'direct' | 'noise' | 'real';
+export type SynthesisMethod = 'generative' | 'direct' | 'zeroq' | 'noise' | 'real';
 
 export interface SynthesisProgress {
   iteration: number;
@@ -14,6 +14,8 @@ export interface SynthesisResult {
   method: SynthesisMethod;
   /** Normalized NHWC images (what the model takes as input); the caller disposes. */
   images: tf.Tensor4D;
+  /** The class each image was made for (methods that target classes), else null. */
+  labels?: number[] | null;
   iterations: number;
   /** BN-statistics loss of the first and last iteration, averaged over batches (null: not optimized). */
   lossInitial: number | null;
