@@ -13,7 +13,7 @@ export interface SheetEntry {
   confidence: number;
 }
 
-const escape = (s: string) => s.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeXml = (s: string) => s.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
  * A contact sheet with one row per target class (at most `perRow` images each) and, under each
@@ -41,7 +41,7 @@ export async function saveClassContactSheet(
   let text = '';
   for (let c = 0; c < classes; c++) {
     const y = c * cellH + 4;
-    text += `<text x="4" y="${y + (height * scale) / 2 + 5}" font-family="DejaVu Sans, sans-serif" font-size="12" fill="#ddd">${escape(classNames[c] ?? String(c))}</text>`;
+    text += `<text x="4" y="${y + (height * scale) / 2 + 5}" font-family="DejaVu Sans, sans-serif" font-size="12" fill="#ddd">${escapeXml(classNames[c] ?? String(c))}</text>`;
     const row = entries.filter((e) => e.label === c).slice(0, perRow);
     for (const [k, e] of row.entries()) {
       const x = labelW + k * cellW;
