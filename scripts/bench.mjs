@@ -63,6 +63,24 @@ const SECTIONS = {
     });
     return [JSON.parse(out.toString())];
   },
+  synthesis() {
+    // Step 4: calibration images from each method, 256 of them, at three bit widths and five estimators.
+    return ['generative', 'direct', 'zeroq', 'noise', 'real'].map((method) => {
+      console.error(`bench: synthesis: ${method}`);
+      const out = execFileSync(
+        'node',
+        [
+          join(ROOT, 'scripts/bench-synthesis.mjs'),
+          method,
+          '256',
+          method === 'generative' ? '1000' : '200',
+          join(OUT, `synthesis-${method}`),
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 2 ** 20 },
+      );
+      return JSON.parse(out.toString());
+    });
+  },
   backends() {
     // The Step 1 W8A8 run, default settings, on each backend in turn.
     return ['native', 'wasm', 'cpu'].map((backend) =>
@@ -142,7 +160,48 @@ function renderBackends(rows) {
   return lines.join('\n');
 }
 
-const RENDER = { step1: renderStep1, kernels: renderKernels, backends: renderBackends };
+function renderSynthesis(runs) {
+  const lines = [
+    '## Step 4: calibration images, by method (256 images each, full test split)',
+    '',
+    'Top-1 after calibrating on each image set. Weights per-channel symmetric, activations per-tensor asymmetric,',
+    'first and last layers at 8 bits. `best other` is the best of percentile (99.99), MSE, KL and BN-based ranges.',
+    '',
+    '| images | W8A8 min-max | W8A8 best other | W4A8 min-max | W4A8 best other | W4A4 min-max | W4A4 best other |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  const cell = (rows, w, a, pick) => {
+    const forBits = rows.filter((r) => r.weightBits === w && r.activationBits === a);
+    if (pick === 'minmax') return pct(forBits.find((r) => r.calibration === 'minmax').accuracy);
+    const best = forBits.filter((r) => r.calibration !== 'minmax').sort((x, y) => y.accuracy - x.accuracy)[0];
+    return `${pct(best.accuracy)} (${best.calibration})`;
+  };
+  for (const run of runs) {
+    const r = run.rows;
+    lines.push(
+      `| ${run.method} | ${cell(r, 8, 8, 'minmax')} | ${cell(r, 8, 8)} | ${cell(r, 4, 8, 'minmax')} | ${cell(r, 4, 8)} | ${cell(r, 4, 4, 'minmax')} | ${cell(r, 4, 4)} |`,
+    );
+  }
+  lines.push('', `FP32: ${pct(runs[0].rows[0].fp32)}.`, '');
+  lines.push(
+    '| images | backend | synthesis time | images/s | peak memory | target agreement | diversity (real) | final loss |',
+  );
+  lines.push('|---|---|---|---|---|---|---|---|');
+  for (const run of runs) {
+    const s = run.synthesis;
+    lines.push(
+      `| ${run.method} | ${run.backend} | ${s.seconds.toFixed(1)} s${s.generator ? (s.generator.reused ? ' (generator reused)' : ` (${s.generator.trainingSteps} generator steps)`) : ''} | ${s.imagesPerSecond.toFixed(1)} | ${mib(run.peakRssBytes)} | ${s.targetAgreement === null ? 'n/a' : pct(s.targetAgreement)} | ${s.diversity.toFixed(3)} (${s.realDiversity?.toFixed(3) ?? '?'}) | ${s.lossFinal === null ? 'n/a' : s.lossFinal.toFixed(4)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+const RENDER = {
+  step1: renderStep1,
+  kernels: renderKernels,
+  backends: renderBackends,
+  synthesis: renderSynthesis,
+};
 
 const results = existsSync(JSON_PATH) ? JSON.parse(readFileSync(JSON_PATH, 'utf8')) : {};
 mkdirSync(OUT, { recursive: true });

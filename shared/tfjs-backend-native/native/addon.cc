@@ -173,15 +173,18 @@ float *stridedData(const Napi::CallbackInfo &info, int index, const char *name, 
   return array.Data();
 }
 
-// unary(op, x, out, alpha)
+// unary(op, x, out, alpha, beta?)
 Napi::Value Unary(const Napi::CallbackInfo &info) {
   return guarded(info, [&] {
     const int32_t op = info[0].As<Napi::Number>().Int32Value();
-    if (op < 0 || op > static_cast<int32_t>(UnaryOp::kSquare)) throw Napi::RangeError::New(info.Env(), "unknown unary op");
+    if (op < 0 || op > static_cast<int32_t>(UnaryOp::kClipByValue)) {
+      throw Napi::RangeError::New(info.Env(), "unknown unary op");
+    }
     Napi::Float32Array x = floatArray(info, 1, "x");
     float *out = floatData(info, 2, "out", static_cast<int64_t>(x.ElementLength()));
+    const double beta = info[4].IsNumber() ? info[4].As<Napi::Number>().DoubleValue() : 0.0;
     unary(static_cast<UnaryOp>(op), x.Data(), static_cast<int64_t>(x.ElementLength()),
-          info[3].As<Napi::Number>().FloatValue(), out);
+          info[3].As<Napi::Number>().DoubleValue(), beta, out);
     return info.Env().Undefined();
   });
 }
@@ -209,7 +212,7 @@ Napi::Value Binary(const Napi::CallbackInfo &info) {
   return guarded(info, [&] {
     const Layout l = layoutArg(info, 4, 3);
     const int32_t op = info[0].As<Napi::Number>().Int32Value();
-    if (op < 0 || op > static_cast<int32_t>(BinaryOp::kSquaredDifference)) {
+    if (op < 0 || op > static_cast<int32_t>(BinaryOp::kMinimum)) {
       throw Napi::RangeError::New(info.Env(), "unknown binary op");
     }
     const float *a = stridedData(info, 1, "a", l.parts[0], l.parts[1]);
@@ -230,6 +233,42 @@ Napi::Value ReduceSum(const Napi::CallbackInfo &info) {
     const float *x = floatData(info, 0, "x", outer * reduce * inner);
     float *out = floatData(info, 1, "out", outer * inner);
     reduceSum(x, outer, reduce, inner, info[5].As<Napi::Number>().FloatValue(), out);
+    return info.Env().Undefined();
+  });
+}
+
+// The [outer, reduce, inner] sizes at info[index..index+2].
+void blockArgs(const Napi::CallbackInfo &info, int index, int64_t &outer, int64_t &reduce, int64_t &inner) {
+  outer = info[index].As<Napi::Number>().Int64Value();
+  reduce = info[index + 1].As<Napi::Number>().Int64Value();
+  inner = info[index + 2].As<Napi::Number>().Int64Value();
+  if (outer < 1 || reduce < 1 || inner < 1) throw Napi::RangeError::New(info.Env(), "empty reduction");
+}
+
+// reduceExtreme(x, out, outer, reduce, inner, isMax)
+Napi::Value ReduceExtreme(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    int64_t outer, reduce, inner;
+    blockArgs(info, 2, outer, reduce, inner);
+    const float *x = floatData(info, 0, "x", outer * reduce * inner);
+    float *out = floatData(info, 1, "out", outer * inner);
+    reduceExtreme(x, outer, reduce, inner, info[5].ToBoolean().Value(), out);
+    return info.Env().Undefined();
+  });
+}
+
+// argMax(x, out: Int32Array, outer, reduce, inner)
+Napi::Value ArgMax(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    int64_t outer, reduce, inner;
+    blockArgs(info, 2, outer, reduce, inner);
+    const float *x = floatData(info, 0, "x", outer * reduce * inner);
+    const Napi::Value v = info[1];
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+        static_cast<int64_t>(v.As<Napi::Int32Array>().ElementLength()) != outer * inner) {
+      throw Napi::TypeError::New(info.Env(), "out must be an Int32Array of outer * inner values");
+    }
+    argMax(x, outer, reduce, inner, v.As<Napi::Int32Array>().Data());
     return info.Env().Undefined();
   });
 }
@@ -328,6 +367,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
   exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
+  exports.Set("reduceExtreme", Napi::Function::New(env, ReduceExtreme));
+  exports.Set("argMax", Napi::Function::New(env, ArgMax));
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
   exports.Set("tile", Napi::Function::New(env, Tile));
   exports.Set("info", Napi::Function::New(env, Info));

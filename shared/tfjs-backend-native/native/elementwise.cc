@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 namespace tfjs_native {
@@ -26,6 +27,30 @@ struct SquaredDifference {
   float operator()(float a, float b) const {
     const double d = static_cast<double>(a) - static_cast<double>(b);
     return static_cast<float>(d * d);
+  }
+};
+
+// Math.max / Math.min: NaN if either is NaN, and +0 beats -0 for max (-0 beats +0 for min). For equal
+// operands the bitwise AND (OR) of the two picks exactly that, and is the operand itself otherwise.
+inline float bitsAnd(float a, float b, bool orInstead) {
+  uint32_t ua, ub;
+  std::memcpy(&ua, &a, 4);
+  std::memcpy(&ub, &b, 4);
+  const uint32_t u = orInstead ? (ua | ub) : (ua & ub);
+  float r;
+  std::memcpy(&r, &u, 4);
+  return r;
+}
+struct Maximum {
+  float operator()(float a, float b) const {
+    if (a != a || b != b) return std::numeric_limits<float>::quiet_NaN();
+    return a > b ? a : b > a ? b : bitsAnd(a, b, false);
+  }
+};
+struct Minimum {
+  float operator()(float a, float b) const {
+    if (a != a || b != b) return std::numeric_limits<float>::quiet_NaN();
+    return a < b ? a : b < a ? b : bitsAnd(a, b, true);
   }
 };
 
@@ -96,18 +121,78 @@ void tileAxis(int d, int rank, const int64_t *dims, const int64_t *reps, const i
 
 }  // namespace
 
-void unary(UnaryOp op, const float *x, int64_t size, float alpha, float *out) {
+inline uint32_t bitsOf(float v) {
+  uint32_t u;
+  std::memcpy(&u, &v, 4);
+  return u;
+}
+inline float floatOf(uint32_t u) {
+  float v;
+  std::memcpy(&v, &u, 4);
+  return v;
+}
+
+// Half to even, like the cpu kernel's banker's rounding, which differs from std::nearbyint (default
+// rounding mode) only in giving +0, not -0, for -0.5. nearbyintf is a libm call per element (3x slower
+// than a memory pass here), so this spells it as |x| + 2^23 - 2^23, which rounds |x| < 2^23 to an integer,
+// ties to even (larger floats are integers already), with the selects done on bit patterns so the loop
+// vectorises (float comparisons, which may raise FP flags, block GCC's if-conversion). Checked bitwise
+// equal to the cpu rule on all 2^32 floats (NaN payloads aside).
+inline float roundHalfEven(float v) {
+  const uint32_t u = bitsOf(v);
+  const uint32_t magnitude = u & 0x7fffffffu;
+  const float rounded = (floatOf(magnitude) + 8388608.f) - 8388608.f;
+  const uint32_t signedRounded = bitsOf(rounded) | (u & 0x80000000u);
+  const uint32_t small = 0u - static_cast<uint32_t>(magnitude < 0x4b000000u);  // |x| < 2^23: all ones
+  const uint32_t kept = (signedRounded & small) | (u & ~small);
+  const uint32_t notMinusHalf = 0u - static_cast<uint32_t>(u != 0xbf000000u);  // x == -0.5: zero
+  return floatOf(kept & notMinusHalf);
+}
+
+template <typename F>
+void map(const float *x, int64_t size, float *out, F f) {
+  for (int64_t i = 0; i < size; ++i) out[i] = f(x[i]);
+}
+
+void unary(UnaryOp op, const float *x, int64_t size, double alpha, double beta, float *out) {
   // NaN stays NaN, as with the cpu kernels' Math.max(0, x) and explicit isNaN test.
+  const float falpha = static_cast<float>(alpha);
   switch (op) {
     case UnaryOp::kRelu:
-      for (int64_t i = 0; i < size; ++i) out[i] = x[i] > 0.f || x[i] != x[i] ? x[i] : 0.f;
-      return;
+      return map(x, size, out, [](float v) { return v > 0.f || v != v ? v : 0.f; });
     case UnaryOp::kStep:
-      for (int64_t i = 0; i < size; ++i) out[i] = x[i] > 0.f ? 1.f : x[i] != x[i] ? x[i] : alpha;
-      return;
+      return map(x, size, out, [falpha](float v) { return v > 0.f ? 1.f : v != v ? v : falpha; });
     case UnaryOp::kSquare:
-      for (int64_t i = 0; i < size; ++i) out[i] = x[i] * x[i];
-      return;
+      return map(x, size, out, [](float v) { return v * v; });
+    case UnaryOp::kRelu6:
+      // Math.min(Math.max(0, x), 6): -0 becomes +0.
+      return map(x, size, out, [](float v) { return v != v ? v : v > 0.f ? (v < 6.f ? v : 6.f) : 0.f; });
+    case UnaryOp::kLeakyRelu:
+      // alpha * x is a double product rounded to float, alpha being any JS number.
+      return map(x, size, out, [alpha](float v) {
+        const float scaled = static_cast<float>(alpha * static_cast<double>(v));
+        return v < 0.f ? scaled : v;
+      });
+    case UnaryOp::kNeg:
+      return map(x, size, out, [](float v) { return -v; });
+    case UnaryOp::kSqrt:
+      return map(x, size, out, [](float v) { return static_cast<float>(std::sqrt(static_cast<double>(v))); });
+    case UnaryOp::kRsqrt:
+      return map(x, size, out,
+                 [](float v) { return static_cast<float>(1.0 / std::sqrt(static_cast<double>(v))); });
+    case UnaryOp::kExp:
+      return map(x, size, out, [](float v) { return static_cast<float>(std::exp(static_cast<double>(v))); });
+    case UnaryOp::kLog:
+      return map(x, size, out, [](float v) { return static_cast<float>(std::log(static_cast<double>(v))); });
+    case UnaryOp::kRound:
+      return map(x, size, out, roundHalfEven);
+    case UnaryOp::kClipByValue: {
+      // Comparing with the float-rounded bounds selects the same values as the cpu kernel's double
+      // comparisons (no float lies strictly between a bound and its rounding), and NaN passes through.
+      const float lo = static_cast<float>(alpha);
+      const float hi = static_cast<float>(beta);
+      return map(x, size, out, [lo, hi](float v) { return v > hi ? hi : v < lo ? lo : v; });
+    }
   }
 }
 
@@ -147,6 +232,8 @@ void binary(BinaryOp op, int rank, const int64_t *dims, const float *a, const in
     case BinaryOp::kDiv: return binaryRows<Div>(rank, dims, a, aStrides, b, bStrides, out);
     case BinaryOp::kSquaredDifference:
       return binaryRows<SquaredDifference>(rank, dims, a, aStrides, b, bStrides, out);
+    case BinaryOp::kMaximum: return binaryRows<Maximum>(rank, dims, a, aStrides, b, bStrides, out);
+    case BinaryOp::kMinimum: return binaryRows<Minimum>(rank, dims, a, aStrides, b, bStrides, out);
   }
 }
 
@@ -171,6 +258,48 @@ void reduceSum(const float *x, int64_t outer, int64_t reduce, int64_t inner, flo
       for (int64_t i = 0; i < inner; ++i) sums[i] += term(row[i]);
     }
     for (int64_t i = 0; i < inner; ++i) out[o * inner + i] = static_cast<float>(sums[i]);
+  }
+}
+
+template <bool kMax>
+void reduceExtremeImpl(const float *x, int64_t outer, int64_t reduce, int64_t inner, float *out) {
+  // The cpu kernel's test: a NaN replaces the running value, otherwise only a strictly better one does.
+  auto better = [](float v, float best) { return v != v || (kMax ? v > best : v < best); };
+  for (int64_t o = 0; o < outer; ++o) {
+    const float *block = x + o * reduce * inner;
+    float *po = out + o * inner;
+    std::memcpy(po, block, inner * sizeof(float));
+    for (int64_t r = 1; r < reduce; ++r) {
+      const float *row = block + r * inner;
+      for (int64_t i = 0; i < inner; ++i) po[i] = better(row[i], po[i]) ? row[i] : po[i];
+    }
+  }
+}
+
+void reduceExtreme(const float *x, int64_t outer, int64_t reduce, int64_t inner, bool isMax, float *out) {
+  if (isMax) {
+    reduceExtremeImpl<true>(x, outer, reduce, inner, out);
+  } else {
+    reduceExtremeImpl<false>(x, outer, reduce, inner, out);
+  }
+}
+
+void argMax(const float *x, int64_t outer, int64_t reduce, int64_t inner, int32_t *out) {
+  std::vector<float> best(inner);
+  for (int64_t o = 0; o < outer; ++o) {
+    const float *block = x + o * reduce * inner;
+    int32_t *po = out + o * inner;
+    std::memcpy(best.data(), block, inner * sizeof(float));
+    std::fill(po, po + inner, 0);
+    for (int64_t r = 1; r < reduce; ++r) {
+      const float *row = block + r * inner;
+      for (int64_t i = 0; i < inner; ++i) {
+        if (row[i] > best[i]) {
+          best[i] = row[i];
+          po[i] = static_cast<int32_t>(r);
+        }
+      }
+    }
   }
 }
 

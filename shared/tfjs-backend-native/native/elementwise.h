@@ -12,13 +12,35 @@
 namespace tfjs_native {
 
 // Codes shared with src/kernels/binary.ts.
-enum class BinaryOp : int32_t { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kSquaredDifference = 4 };
+enum class BinaryOp : int32_t {
+  kAdd = 0,
+  kSub = 1,
+  kMul = 2,
+  kDiv = 3,
+  kSquaredDifference = 4,
+  kMaximum = 5,
+  kMinimum = 6,
+};
 
 // Codes shared with src/kernels/unary.ts.
-enum class UnaryOp : int32_t { kRelu = 0, kStep = 1, kSquare = 2 };
+enum class UnaryOp : int32_t {
+  kRelu = 0,
+  kStep = 1,
+  kSquare = 2,
+  kRelu6 = 3,
+  kLeakyRelu = 4,  // alpha: the slope
+  kNeg = 5,
+  kSqrt = 6,
+  kRsqrt = 7,
+  kExp = 8,
+  kLog = 9,
+  kRound = 10,        // half to even, as the cpu kernel
+  kClipByValue = 11,  // alpha: min, beta: max
+};
 
-// out[i] = op(x[i]); Step maps x > 0 to 1 and other numbers to alpha.
-void unary(UnaryOp op, const float *x, int64_t size, float alpha, float *out);
+// out[i] = op(x[i]); Step maps x > 0 to 1 and other numbers to alpha. alpha and beta are the JS numbers
+// of the kernel's attributes, kept in double where the cpu kernel computes in double.
+void unary(UnaryOp op, const float *x, int64_t size, double alpha, double beta, float *out);
 
 // out[i] = a[i] op b[i] over `rank` axes of size dims; out is contiguous.
 void binary(BinaryOp op, int rank, const int64_t *dims, const float *a, const int64_t *aStrides, const float *b,
@@ -37,6 +59,14 @@ void batchNorm(const float *x, int64_t size, Cyclic mean, Cyclic variance, Cycli
 // x viewed as [outer, reduce, inner]: out[o, i] = sum over r of float(x[o, r, i] / divisor), accumulated
 // in double like the cpu kernel (divisor 1 gives Sum, the reduced count gives Mean).
 void reduceSum(const float *x, int64_t outer, int64_t reduce, int64_t inner, float divisor, float *out);
+
+// x viewed as [outer, reduce, inner]: out[o, i] = max (or min) over r of x[o, r, i], scanning r in order
+// like the cpu kernel: a NaN wins, and between equal values (0 and -0) the first is kept.
+void reduceExtreme(const float *x, int64_t outer, int64_t reduce, int64_t inner, bool isMax, float *out);
+
+// x viewed as [outer, reduce, inner]: out[o, i] = the first r with the largest x[o, r, i], as the cpu
+// kernel finds it (strict comparisons starting from r = 0, so NaNs are skipped unless x[o, 0, i] is one).
+void argMax(const float *x, int64_t outer, int64_t reduce, int64_t inner, int32_t *out);
 
 // dst[index . dstStrides] = src[index . srcStrides] for every index in dims.
 void stridedCopy(int rank, const int64_t *dims, const float *src, const int64_t *srcStrides, float *dst,

@@ -15,7 +15,20 @@ export const ActivationCode = {
 } as const;
 
 /** Codes shared with native/elementwise.h. */
-export const UnaryOpCode = { relu: 0, step: 1, square: 2 } as const;
+export const UnaryOpCode = {
+  relu: 0,
+  step: 1,
+  square: 2,
+  relu6: 3,
+  leakyRelu: 4,
+  neg: 5,
+  sqrt: 6,
+  rsqrt: 7,
+  exp: 8,
+  log: 9,
+  round: 10,
+  clipByValue: 11,
+} as const;
 
 /** Codes shared with native/elementwise.h. */
 export const BinaryOpCode = {
@@ -24,6 +37,8 @@ export const BinaryOpCode = {
   mul: 2,
   div: 3,
   squaredDifference: 4,
+  maximum: 5,
+  minimum: 6,
 } as const;
 
 export interface AddonInfo {
@@ -61,7 +76,8 @@ export interface NativeAddon {
     leakyAlpha: number,
     preluSlopes: Float32Array | null,
   ): void;
-  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  /** `alpha`: Step's and LeakyRelu's alpha, ClipByValue's min; `beta`: ClipByValue's max. */
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number, beta?: number): void;
   /** Operands shorter than x repeat cyclically over it. */
   batchNorm(
     x: Float32Array,
@@ -83,6 +99,17 @@ export interface NativeAddon {
     inner: number,
     divisor: number,
   ): void;
+  /** Max (or min) of x viewed as [outer, reduce, inner] over its middle axis. */
+  reduceExtreme(
+    x: Float32Array,
+    out: Float32Array,
+    outer: number,
+    reduce: number,
+    inner: number,
+    isMax: boolean,
+  ): void;
+  /** Index of the first maximum of x viewed as [outer, reduce, inner] along its middle axis. */
+  argMax(x: Float32Array, out: Int32Array, outer: number, reduce: number, inner: number): void;
   /** `layout` is [rank, dims, srcStrides, dstStrides]. */
   stridedCopy(src: Float32Array, dst: Float32Array, layout: Int32Array): void;
   /** `layout` is [rank, dims, reps]. */

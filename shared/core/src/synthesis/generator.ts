@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 
 /**
  * A class-conditional generator after GDFQ's (DESIGN.md §2), sized for small inputs: a class
- * embedding scales a Gaussian latent; dense -> C×(s/4)² -> BN -> ×2 upsample -> conv3×3 -> BN ->
+ * embedding is added to a Gaussian latent; dense -> C×(s/4)² -> BN -> ×2 upsample -> conv3×3 -> BN ->
  * LeakyReLU -> ×2 upsample -> conv3×3 -> BN -> LeakyReLU -> conv3×3 -> BN without affine (GDFQ's
  * last layer), clipped to the box real inputs occupy. Weights are plain tf.Variables so they can be saved and reloaded.
  */
@@ -89,7 +89,10 @@ export class Generator {
     return tf.tidy(() => {
       const { height, width, width1 } = this.shape;
       const n = z.shape[0];
-      const embedded = tf.gather(this.v('embedding'), labels).mul(z);
+      // GDFQ multiplies the latent by the class embedding; since z is symmetric, that keeps only
+      // |embedding| and the generator must read the class from variances. Adding it puts the
+      // class in the mean, which a dense layer reads directly.
+      const embedded = tf.gather(this.v('embedding'), labels).add(z);
       let x: tf.Tensor = tf.matMul(embedded, this.v('dense/kernel') as tf.Tensor2D).add(this.v('dense/bias'));
       x = this.bn(x.reshape([n, height / 4, width / 4, width1]), 'bn0');
       x = tf.image.resizeNearestNeighbor(x as tf.Tensor4D, [height / 2, width / 2]);

@@ -1,8 +1,10 @@
-// Broadcasting float32 arithmetic. The five kernels differ only in the operation, hence one module.
+// Broadcasting float32 arithmetic. The kernels differ only in the operation, hence one module.
 import {
   Add,
   type BinaryInputs,
   broadcast_util,
+  Maximum,
+  Minimum,
   Multiply,
   RealDiv,
   SquaredDifference,
@@ -44,3 +46,6 @@ export const sub = binaryKernel(Sub, BinaryOpCode.sub);
 export const multiply = binaryKernel(Multiply, BinaryOpCode.mul);
 export const realDiv = binaryKernel(RealDiv, BinaryOpCode.div);
 export const squaredDifference = binaryKernel(SquaredDifference, BinaryOpCode.squaredDifference);
+// Math.max / Math.min semantics: NaN wins, and max(-0, 0) is 0, min(-0, 0) is -0.
+export const maximum = binaryKernel(Maximum, BinaryOpCode.maximum);
+export const minimum = binaryKernel(Minimum, BinaryOpCode.minimum);

@@ -53,3 +53,56 @@ export function reduceSum(
   const shape = keepDims ? backend_util.expandShapeToKeepDim(outShape, axes) : outShape;
   return backend.makeTensorInfo(shape, 'float32', out);
 }
+
+/** The reduced axes of x as one [outer, reduce, inner] block, with the output shape, or null. */
+function reductionOf(
+  x: TensorInfo,
+  axis: number | number[],
+): { blocks: Blocks; axes: number[]; outShape: number[] } | null {
+  if (sizeOf(x.shape) === 0) return null;
+  let axes: number[];
+  try {
+    axes = util.parseAxisParam(axis, x.shape);
+  } catch {
+    return null; // let the cpu kernel raise its error
+  }
+  const blocks = reductionBlocks(x.shape, axes);
+  if (blocks === null) return null;
+  const [outShape] = backend_util.computeOutAndReduceShapes(x.shape, axes);
+  return { blocks, axes, outShape };
+}
+
+/** Max or Min over float32 x; null for what the addon can't serve. */
+export function reduceExtreme(
+  addon: NativeAddon,
+  backend: MathBackendCPU,
+  x: TensorInfo,
+  axis: number | number[],
+  keepDims: boolean,
+  isMax: boolean,
+): TensorInfo | null {
+  const values = floatValues(backend, x);
+  const reduction = values === null ? null : reductionOf(x, axis);
+  if (values === null || reduction === null) return null;
+  const { blocks, axes, outShape } = reduction;
+  const out = allocOutput(blocks.outer * blocks.inner);
+  addon.reduceExtreme(values, out, blocks.outer, blocks.reduce, blocks.inner, isMax);
+  const shape = keepDims ? backend_util.expandShapeToKeepDim(outShape, axes) : outShape;
+  return backend.makeTensorInfo(shape, 'float32', out);
+}
+
+/** ArgMax of float32 x along one axis (int32 output); null for what the addon can't serve. */
+export function argMaxOf(
+  addon: NativeAddon,
+  backend: MathBackendCPU,
+  x: TensorInfo,
+  axis: number,
+): TensorInfo | null {
+  const values = floatValues(backend, x);
+  const reduction = values === null ? null : reductionOf(x, [axis]);
+  if (values === null || reduction === null) return null;
+  const { blocks, outShape } = reduction;
+  const out = new Int32Array(blocks.outer * blocks.inner);
+  addon.argMax(values, out, blocks.outer, blocks.reduce, blocks.inner);
+  return backend.makeTensorInfo(outShape, 'int32', out);
+}
