@@ -60,7 +60,11 @@ export function addRunOptions(command: Command): Command {
     )
     .option('--input-mean <list>', 'input normalization mean(s), overriding model metadata', numberList)
     .option('--input-std <list>', 'input normalization std(s), overriding model metadata', numberList)
-    .option('--no-save-images', 'do not write PNG images');
+    .option('--no-save-images', 'do not write PNG images')
+    .option(
+      '--cache-dir <dir>',
+      'where trained generators are kept for reuse (env DFQ_CACHE_DIR, default ~/.cache/dfq/generators)',
+    );
 }
 
 /** The parsed flags as the library's config, minus where the model and output live. */
@@ -84,5 +88,6 @@ export function runSettings(opts: Record<string, any>): Omit<RunConfig, 'modelPa
     inputMean: opts.inputMean ?? null,
     inputStd: opts.inputStd ?? null,
     saveImages: opts.saveImages !== false,
+    cacheDir: opts.cacheDir ?? null,
   };
 }

@@ -23,6 +23,9 @@ import { peakRssBytes, type StageEnv, type SynthesisOutput, secondsSince, stageK
 
 const REAL_DIVERSITY_SAMPLE = 1000;
 
+/** Adam's step for generator weights (--lr sets the pixel step of direct synthesis, a different scale). */
+const GENERATOR_LEARNING_RATE = 0.01;
+
 export function generatorCacheDir(config: RunConfig): string {
   return config.cacheDir ?? process.env.DFQ_CACHE_DIR ?? join(homedir(), '.cache', 'dfq', 'generators');
 }
@@ -59,7 +62,7 @@ async function makeImages(
       const settings = {
         iterations: config.iterations,
         seed: config.seed,
-        learningRate: config.learningRate,
+        learningRate: GENERATOR_LEARNING_RATE,
         batch: config.synthBatchSize,
         version: 1,
       };
@@ -77,7 +80,7 @@ async function makeImages(
         iterations: config.iterations,
         seed: config.seed,
         batchSize: config.synthBatchSize,
-        learningRate: config.learningRate,
+        learningRate: GENERATOR_LEARNING_RATE,
         ...(cached ? { generator: cached } : {}),
         onProgress,
       });

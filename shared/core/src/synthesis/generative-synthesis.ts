@@ -7,6 +7,19 @@ import { yieldToEventLoop } from '../util/yield.js';
 import { bnTargets, channelMoments, disposeTargets } from './bn-statistics-loss.js';
 import { Generator, type GeneratorWeights } from './generator.js';
 import { balancedLabels, classCount } from './labels.js';
+import { penultimateNode } from './quality.js';
+
+/** Mean cosine similarity between feature vectors of different images with the same label. */
+function sameClassSimilarity(features: tf.Tensor, labels: tf.Tensor1D, classes: number): tf.Scalar {
+  return tf.tidy(() => {
+    const flat = features.reshape([features.shape[0] as number, -1]);
+    const unit = flat.div(flat.norm('euclidean', 1, true).add(1e-8));
+    const similarity = tf.matMul(unit, unit, false, true);
+    const oneHot = tf.oneHot(labels, classes).toFloat();
+    const sameClass = tf.matMul(oneHot, oneHot, false, true).sub(tf.eye(features.shape[0] as number));
+    return similarity.mul(sameClass).sum().div(sameClass.sum().maximum(1)) as tf.Scalar;
+  });
+}
 import type { SynthesisProgress, SynthesisResult } from './synthesis-result.js';
 
 export interface GenerativeOptions {
@@ -18,6 +31,12 @@ export interface GenerativeOptions {
   learningRate?: number;
   /** Weight of the BatchNorm-statistics term against the cross-entropy term. */
   bnWeight?: number;
+  /**
+   * Weight of the diversity term: mean cosine similarity of the model's penultimate features
+   * between images of the same class in a batch. Without it the generator collapses to one
+   * image per class (measured: within-class diversity 0.02 against 0.08 for real images).
+   */
+  diversityWeight?: number;
   /** Randomly mirror half of each training batch, as the model's own training augmentation did. */
   flip?: boolean;
   latent?: number;
@@ -61,7 +80,9 @@ export async function synthesizeGenerative(
   const runner = new GraphRunner(graph);
   const targets = bnTargets(graph);
   const targetVariance = targets.map((t) => tf.tidy(() => t.std.square()));
-  const taps = new Set(targets.map((t) => t.tap));
+  const feature = penultimateNode(graph);
+  const taps = new Set([...targets.map((t) => t.tap), feature]);
+  const diversityWeight = options.diversityWeight ?? Number(process.env.DFQ_GEN_DIVERSITY ?? 1);
   const bnWeight = options.bnWeight ?? 1;
   const optimizer = tf.train.adam(options.learningRate ?? 1e-3, 0.5, 0.999);
   const trainable = [...generator.variables.values()];
@@ -106,7 +127,8 @@ export async function synthesizeGenerative(
                 ),
             );
           });
-          return ce.add(bn.mul(bnWeight / targets.length)) as tf.Scalar;
+          const diversity = sameClassSimilarity(seen.get(feature) as tf.Tensor, labels, classes);
+          return ce.add(bn.mul(bnWeight / targets.length)).add(diversity.mul(diversityWeight)) as tf.Scalar;
         },
         true,
         trainable,
