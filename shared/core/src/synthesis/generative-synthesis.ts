@@ -20,6 +20,7 @@ function sameClassSimilarity(features: tf.Tensor, labels: tf.Tensor1D, classes: 
     return similarity.mul(sameClass).sum().div(sameClass.sum().maximum(1)) as tf.Scalar;
   });
 }
+
 import type { SynthesisProgress, SynthesisResult } from './synthesis-result.js';
 
 export interface GenerativeOptions {
