@@ -81,11 +81,15 @@ const SECTIONS = {
       return JSON.parse(out.toString());
     });
   },
-  backends() {
-    // The Step 1 W8A8 run, default settings, on each backend in turn.
-    return ['native', 'wasm', 'cpu'].map((backend) =>
-      summary(dfqRun(`backend-${backend}`, ['--backend', backend, '--seed', '0'])),
-    );
+  backends(previous) {
+    // The Step 1 W8A8 run, default settings, on each backend in turn. BENCH_BACKENDS=native,wasm
+    // re-measures only those and keeps the other rows (the cpu run alone takes over half an hour).
+    const chosen = (process.env.BENCH_BACKENDS ?? 'native,wasm,cpu').split(',');
+    return ['native', 'wasm', 'cpu'].flatMap((backend) => {
+      if (chosen.includes(backend))
+        return [summary(dfqRun(`backend-${backend}`, ['--backend', backend, '--seed', '0']))];
+      return (previous ?? []).filter((r) => r.backend === backend);
+    });
   },
 };
 
@@ -207,7 +211,7 @@ const results = existsSync(JSON_PATH) ? JSON.parse(readFileSync(JSON_PATH, 'utf8
 mkdirSync(OUT, { recursive: true });
 for (const [name, measure] of Object.entries(SECTIONS)) {
   if (only.length > 0 && !only.includes(name)) continue;
-  results[name] = { measuredAt: new Date().toISOString(), rows: measure() };
+  results[name] = { measuredAt: new Date().toISOString(), rows: measure(results[name]?.rows) };
 }
 results.machine = {
   cpus: cpus().length,
