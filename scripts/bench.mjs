@@ -45,6 +45,7 @@ function summary(report) {
     evaluationSeconds: report.evaluation.seconds,
     totalSeconds: report.totalSeconds,
     peakRssBytes: report.peakRssBytes,
+    measuredAt: new Date().toISOString(),
   };
 }
 
@@ -153,8 +154,8 @@ function renderBackends(rows) {
     '',
     'Default settings (64 images, 200 direct-synthesis iterations, min-max), full test split, one process each.',
     '',
-    '| backend | synthesis | evaluation (2 x 10,000 images) | total | speed-up vs cpu | W8A8 top-1 | peak memory |',
-    '|---|---|---|---|---|---|---|',
+    '| backend | synthesis | evaluation (2 x 10,000 images) | total | speed-up vs cpu | W8A8 top-1 | peak memory | measured |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     lines.push(
