@@ -159,7 +159,7 @@ function renderBackends(rows) {
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.backend} | ${r.synthesisSeconds.toFixed(1)} s | ${r.evaluationSeconds.toFixed(1)} s | ${r.totalSeconds.toFixed(1)} s | ${cpu ? `${(cpu.totalSeconds / r.totalSeconds).toFixed(1)}x` : ''} | ${pct(r.quantizedAccuracy)} | ${mib(r.peakRssBytes)} |`,
+      `| ${r.backend} | ${r.synthesisSeconds.toFixed(1)} s | ${r.evaluationSeconds.toFixed(1)} s | ${r.totalSeconds.toFixed(1)} s | ${cpu ? `${(cpu.totalSeconds / r.totalSeconds).toFixed(1)}x` : ''} | ${pct(r.quantizedAccuracy)} | ${mib(r.peakRssBytes)} | ${r.measuredAt?.slice(0, 16) ?? ''} |`,
     );
   }
   return lines.join('\n');
