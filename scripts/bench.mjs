@@ -74,7 +74,7 @@ const SECTIONS = {
           join(ROOT, 'scripts/bench-synthesis.mjs'),
           method,
           '256',
-          method === 'generative' ? '1000' : '200',
+          method === 'generative' ? '300' : '200',
           join(OUT, `synthesis-${method}`),
         ],
         { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 2 ** 20 },

@@ -83,7 +83,7 @@ export async function synthesizeGenerative(
   const targetVariance = targets.map((t) => tf.tidy(() => t.std.square()));
   const feature = penultimateNode(graph);
   const taps = new Set([...targets.map((t) => t.tap), feature]);
-  const diversityWeight = options.diversityWeight ?? Number(process.env.DFQ_GEN_DIVERSITY ?? 1);
+  const diversityWeight = options.diversityWeight ?? 0.3;
   const bnWeight = options.bnWeight ?? 1;
   const optimizer = tf.train.adam(options.learningRate ?? 1e-3, 0.5, 0.999);
   const trainable = [...generator.variables.values()];
