@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATA, DFQ, EXAMPLE_DIR, TestCluster } from './support/cluster.js';
+import { DATA, DFQ, EXAMPLE_DIR, reproducible, TestCluster } from './support/cluster.js';
 
 const run = promisify(execFile);
 const cluster = new TestCluster();
@@ -110,18 +110,7 @@ describe('a run submitted through the HTTP API', () => {
     );
     const embedded = JSON.parse(await readFile(join(embeddedOut, 'report.json'), 'utf8'));
     const queued = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
-    const strip = (r: {
-      synthesis: object;
-      calibration: object;
-      quantization: object;
-      evaluation: object;
-    }) => ({
-      synthesis: { ...r.synthesis, seconds: 0, imagesPerSecond: 0 },
-      calibration: { ...r.calibration, seconds: 0 },
-      quantization: { ...r.quantization, seconds: 0 },
-      evaluation: { ...r.evaluation, seconds: 0 },
-    });
-    expect(strip(queued)).toEqual(strip(embedded));
+    expect(reproducible(queued)).toEqual(reproducible(embedded));
 
     const { stdout: status } = await run('node', [DFQ, 'status', runId, ...client('tok-acme')], { env });
     expect(status).toMatch(new RegExp(`run ${runId}: completed`));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stageJobId } from '@dfq/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATA, DFQ, EXAMPLE_DIR, TestCluster } from './support/cluster.js';
+import { DATA, DFQ, EXAMPLE_DIR, reproducible, TestCluster } from './support/cluster.js';
 
 const run = promisify(execFile);
 const cluster = new TestCluster();
@@ -20,19 +20,6 @@ afterAll(async () => {
 
 async function report(prefix: string) {
   return JSON.parse(await readFile(join(cluster.artifactsDir, prefix, 'report.json'), 'utf8'));
-}
-
-/** The report fields a run must reproduce exactly, wherever it ran (paths and timings aside). */
-// biome-ignore lint/suspicious/noExplicitAny: report.json read back as plain JSON
-function reproducible(r: Record<string, any>) {
-  return {
-    backend: r.backend,
-    model: { params: r.model.params, layers: r.model.layers, normalization: r.model.normalization },
-    synthesis: { ...r.synthesis, seconds: undefined, imagesPerSecond: undefined },
-    calibration: { ...r.calibration, seconds: undefined },
-    quantization: { ...r.quantization, seconds: undefined },
-    evaluation: { ...r.evaluation, seconds: undefined },
-  };
 }
 
 describe('runs through BullMQ workers over the real Redis', () => {

@@ -119,3 +119,16 @@ export class TestCluster {
     this.redis.disconnect();
   }
 }
+
+/** The report fields a run must reproduce exactly, wherever it ran (paths and timings aside). */
+// biome-ignore lint/suspicious/noExplicitAny: report.json read back as plain JSON
+export function reproducible(r: Record<string, any>) {
+  return {
+    backend: r.backend,
+    model: { params: r.model.params, layers: r.model.layers, normalization: r.model.normalization },
+    synthesis: { ...r.synthesis, seconds: undefined, imagesPerSecond: undefined },
+    calibration: { ...r.calibration, seconds: undefined },
+    quantization: { ...r.quantization, seconds: undefined },
+    evaluation: { ...r.evaluation, seconds: undefined },
+  };
+}
