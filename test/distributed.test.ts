@@ -102,6 +102,36 @@ describe('runs through BullMQ workers over the real Redis', () => {
     expect((await report(`acme/runs/${queued.runId}`)).synthesis.iterations).toBe(400);
   });
 
+  it('SIGTERM lets a worker finish its job or hand it back, and exit cleanly; the run still completes once', async () => {
+    for (const w of cluster.workers) if (w.child.exitCode === null) w.child.kill('SIGTERM');
+    await Promise.all(cluster.workers.map((w) => w.exited));
+    const stopping = cluster.startWorker('synthesize');
+    const modelKey = await cluster.uploadExampleModel('acme', 'term');
+    const queued = await cluster.submit('acme', modelKey, {
+      images: 8,
+      iterations: 400,
+      seed: 4,
+      saveImages: false,
+    });
+    const synthJob = () => cluster.status.queues.synthesize.getJob(stageJobId(queued.runId, 'synthesize'));
+    for (let i = 0; ; i++) {
+      const progress = (await synthJob())?.progress as { iteration?: number } | undefined;
+      if ((progress?.iteration ?? 0) >= 3) break;
+      if (i > 400) throw new Error(`synthesis never started: ${stopping.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const signalled = Date.now();
+    stopping.child.kill('SIGTERM');
+    expect(await stopping.exited).toBe(0);
+    // DFQ_SHUTDOWN_TIMEOUT_MS is 5 s in these tests: the worker may not hold on longer than that.
+    expect(Date.now() - signalled).toBeLessThan(15_000);
+    expect(stopping.output()).toMatch(/SIGTERM: finishing current jobs/);
+    const survivors = [cluster.startWorker('synthesize', 'calibrate', 'quantize')];
+    await cluster.waitForState('acme', queued.runId, ['completed'], 150_000);
+    const logs = [stopping, ...survivors].map((w) => w.output()).join('\n');
+    expect(logs.split(`quantize job ${queued.runId}-quantize completed`).length - 1).toBe(1);
+  });
+
   it('20 runs submitted at once against two workers of each kind all complete, none lost or duplicated', async () => {
     for (const w of cluster.workers) if (w.child.exitCode === null) w.child.kill('SIGTERM');
     await Promise.all(cluster.workers.map((w) => w.exited));

@@ -1,3 +1,4 @@
+import { rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   createFlowProducer,
@@ -11,7 +12,7 @@ import {
   type StageName,
 } from '@dfq/queue';
 import { type Job, Worker } from 'bullmq';
-import { type WorkerSettings, workerSettings } from './worker-env.js';
+import { handBackFlag, type WorkerSettings, workerSettings } from './worker-env.js';
 
 export type WorkerKind = StageName | 'schedules';
 export const WORKER_KINDS: WorkerKind[] = ['synthesize', 'calibrate', 'quantize', 'schedules'];
@@ -95,7 +96,9 @@ export function startWorker(
         log(
           `${kind} worker: current job did not finish in ${settings.shutdownTimeoutMs} ms; handing it back`,
         );
-        await worker.close(true);
+        writeFileSync(handBackFlag(process.pid), '');
+        await closing;
+        rmSync(handBackFlag(process.pid), { force: true });
       }
       await extra?.close();
       connection.disconnect();

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { DEFAULT_FASHION_MNIST_DIR } from '@dfq/core';
 import { redisUrl } from '@dfq/queue';
 
@@ -32,4 +33,12 @@ export function workerSettings(env: NodeJS.ProcessEnv = process.env): WorkerSett
     stalledIntervalMs: positiveInt(env, 'DFQ_STALLED_INTERVAL_MS', 15_000),
     shutdownTimeoutMs: positiveInt(env, 'DFQ_SHUTDOWN_TIMEOUT_MS', 60_000),
   };
+}
+
+/**
+ * A file whose existence tells the sandboxes of worker `pid` to end their current job now, with
+ * a retryable error, so the job goes back to the queue instead of holding up the shutdown.
+ */
+export function handBackFlag(pid: number): string {
+  return join(tmpdir(), `dfq-worker-${pid}.hand-back`);
 }

@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
 import { ArtifactStore, backendFromEnv, ModelLoadError, type RunEvent, type StageEnv } from '@dfq/core';
 import { createRedis, RunRegistry, type StageJobData, toRunConfig } from '@dfq/queue';
 import { type SandboxedJob, UnrecoverableError } from 'bullmq';
-import { workerSettings } from '../worker-env.js';
+import { handBackFlag, workerSettings } from '../worker-env.js';
 
 // A sandbox whose parent worker died (SIGKILL) must not run on as an orphan: the job is
 // retried elsewhere once its lock expires.
@@ -40,7 +41,10 @@ export async function runStage<T>(
   const redis = createRedis(settings.redisUrl, 'producer');
   const registry = new RunRegistry(redis);
   let cancelled = await registry.isCancelled(data.runId);
+  // The parent worker raises this flag when its SIGTERM grace period runs out (see start-worker).
+  let handBack = false;
   const poll = setInterval(() => {
+    handBack ||= existsSync(handBackFlag(process.ppid));
     registry.isCancelled(data.runId).then(
       (c) => {
         cancelled = c;
@@ -52,6 +56,7 @@ export async function runStage<T>(
   let latest: Record<string, unknown> = { stage: job.name };
   const onEvent = (e: RunEvent) => {
     if (cancelled) throw new RunCancelledError(data.runId);
+    if (handBack) throw new Error('worker shutting down: the stage is handed back to the queue');
     if (e.kind === 'stage') latest = { stage: job.name, step: e.stage, message: e.message };
     else if (e.kind === 'synthesis') latest = { ...latest, ...e.progress };
     else latest = { ...latest, evaluating: e.model, done: e.done, total: e.total };
