@@ -22,5 +22,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # npm ci would refuse the lock file: the registry here lacks some platform builds of biome and turbo.
+# The integration tests (npm test) need a Redis on 127.0.0.1:6379: start one if none answers.
+if command -v redis-server >/dev/null && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  mkdir -p /tmp/dfq-redis
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir /tmp/dfq-redis --logfile /tmp/dfq-redis/redis.log
+  for _ in $(seq 1 50); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+
 npm install --no-audit --no-fund
 npm run build
