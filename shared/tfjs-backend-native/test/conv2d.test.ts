@@ -1,31 +1,13 @@
 import { describe, it } from 'vitest';
-import {
-  type ConvCase,
-  caseLabel,
-  filterShape,
-  inputShape,
-  outputShape,
-  randomConvCase,
-} from './conv_cases.js';
+import { caseLabel, drawCase, filterShape, inputShape, outputShape, randomConvCase } from './conv_cases.js';
 import { expectBackendsAgree, Rng, tf } from './helpers.js';
-
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
-/** Input, filter and upstream-gradient values for a case, drawn once so both backends see the same. */
-function draw(rng: Rng, c: ConvCase) {
-  return {
-    x: rng.values(sizeOf(inputShape(c))),
-    filter: rng.values(sizeOf(filterShape(c))),
-    dy: rng.values(sizeOf(outputShape(c, false))),
-  };
-}
 
 describe('Conv2D', () => {
   it('matches cpu on random geometries (strides, dilations, same/valid/explicit/rounded pads)', async () => {
     const rng = new Rng(1);
     for (let i = 0; i < 40; i++) {
       const c = randomConvCase(rng, { depthwise: false, dilation: true, rounding: true });
-      const v = draw(rng, c);
+      const v = drawCase(rng, c, false);
       await expectBackendsAgree(
         caseLabel(c),
         () =>
@@ -47,7 +29,7 @@ describe('Conv2D', () => {
     const rng = new Rng(2);
     for (let i = 0; i < 30; i++) {
       const c = randomConvCase(rng, { depthwise: false, dilation: false, rounding: false });
-      const v = draw(rng, c);
+      const v = drawCase(rng, c, false);
       await expectBackendsAgree(`grad ${caseLabel(c)}`, () => {
         const dy = tf.tensor4d(v.dy, outputShape(c, false));
         const loss = (x: tf.Tensor, filter: tf.Tensor) =>
@@ -63,7 +45,7 @@ describe('Conv2D', () => {
       const drawn = randomConvCase(rng, { depthwise: false, dilation: false, rounding: false });
       // conv2dTranspose takes no explicit pads.
       const c = typeof drawn.pad === 'object' ? { ...drawn, pad: 'same' as const } : drawn;
-      const v = draw(rng, c);
+      const v = drawCase(rng, c, false);
       await expectBackendsAgree(
         `transpose ${caseLabel(c)}`,
         () =>
@@ -88,7 +70,7 @@ describe('FusedConv2D', () => {
     for (const activation of activations) {
       for (const withBias of [false, true]) {
         const c = randomConvCase(rng, { depthwise: false, dilation: true, rounding: false });
-        const v = draw(rng, c);
+        const v = drawCase(rng, c, false);
         const channels = c.outChannels;
         const bias = rng.values(channels).map((b) => b * 2);
         // PReLU slopes per channel, or a single one broadcast to all.
@@ -117,7 +99,7 @@ describe('FusedConv2D', () => {
     const rng = new Rng(5);
     for (let i = 0; i < 6; i++) {
       const c = randomConvCase(rng, { depthwise: false, dilation: false, rounding: false });
-      const v = draw(rng, c);
+      const v = drawCase(rng, c, false);
       const bias = rng.values(c.outChannels);
       await expectBackendsAgree(`fused grad ${caseLabel(c)}`, () => {
         const dy = tf.tensor4d(v.dy, outputShape(c, false));

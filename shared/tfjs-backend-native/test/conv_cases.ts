@@ -105,3 +105,18 @@ export function caseLabel(c: ConvCase): string {
     `pad ${pad}${c.dimRoundingMode ? ` ${c.dimRoundingMode}` : ''}`
   );
 }
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Input, filter and upstream-gradient values for a case, drawn once so both backends see the same. */
+export function drawCase(
+  rng: { values(n: number): Float32Array | number[] },
+  c: ConvCase,
+  depthwise: boolean,
+) {
+  return {
+    x: rng.values(sizeOf(inputShape(c))),
+    filter: rng.values(sizeOf(filterShape(c))),
+    dy: rng.values(sizeOf(outputShape(c, depthwise))),
+  };
+}

@@ -1,30 +1,13 @@
 import { describe, it } from 'vitest';
-import {
-  type ConvCase,
-  caseLabel,
-  filterShape,
-  inputShape,
-  outputShape,
-  randomConvCase,
-} from './conv_cases.js';
+import { caseLabel, drawCase, filterShape, inputShape, outputShape, randomConvCase } from './conv_cases.js';
 import { expectBackendsAgree, Rng, tf } from './helpers.js';
-
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
-function draw(rng: Rng, c: ConvCase) {
-  return {
-    x: rng.values(sizeOf(inputShape(c))),
-    filter: rng.values(sizeOf(filterShape(c))),
-    dy: rng.values(sizeOf(outputShape(c, true))),
-  };
-}
 
 describe('DepthwiseConv2dNative', () => {
   it('matches cpu on random geometries and channel multipliers', async () => {
     const rng = new Rng(11);
     for (let i = 0; i < 30; i++) {
       const c = randomConvCase(rng, { depthwise: true, dilation: true, rounding: true });
-      const v = draw(rng, c);
+      const v = drawCase(rng, c, true);
       await expectBackendsAgree(
         caseLabel(c),
         () =>
@@ -46,7 +29,7 @@ describe('DepthwiseConv2dNative', () => {
     const rng = new Rng(12);
     for (let i = 0; i < 20; i++) {
       const c = randomConvCase(rng, { depthwise: true, dilation: false, rounding: false });
-      const v = draw(rng, c);
+      const v = drawCase(rng, c, true);
       await expectBackendsAgree(`grad ${caseLabel(c)}`, () => {
         const dy = tf.tensor4d(v.dy, outputShape(c, true));
         const loss = (x: tf.Tensor, filter: tf.Tensor) =>
@@ -68,7 +51,7 @@ describe('FusedDepthwiseConv2D', () => {
       const drawn = randomConvCase(rng, { depthwise: true, dilation: true, rounding: false });
       // tf.fused.depthwiseConv2d takes no explicit pads.
       const c = typeof drawn.pad === 'object' ? { ...drawn, pad: 'same' as const } : drawn;
-      const v = draw(rng, c);
+      const v = drawCase(rng, c, true);
       const channels = c.inChannels * c.outChannels;
       const bias = rng.values(channels);
       const slopes = rng.values(channels);
