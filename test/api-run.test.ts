@@ -92,23 +92,7 @@ describe('a run submitted through the HTTP API', () => {
       );
     }
 
-    const embeddedOut = join(tmpdir(), `dfq-embedded-api-${runId}`);
-    await run(
-      'node',
-      [
-        DFQ,
-        'run',
-        '--model',
-        join(EXAMPLE_DIR, 'model.json'),
-        '--out',
-        embeddedOut,
-        ...flags.filter((f) => f !== '--eval'),
-        '--eval',
-        DATA,
-      ],
-      { env },
-    );
-    const embedded = JSON.parse(await readFile(join(embeddedOut, 'report.json'), 'utf8'));
+    const embedded = await cluster.embeddedRun([...flags.filter((f) => f !== '--eval'), '--eval', DATA]);
     const queued = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
     expect(reproducible(queued)).toEqual(reproducible(embedded));
 

@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stageJobId } from '@dfq/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATA, DFQ, EXAMPLE_DIR, reproducible, TestCluster } from './support/cluster.js';
+import { DATA, reproducible, TestCluster } from './support/cluster.js';
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 const cluster = new TestCluster();
 
 beforeAll(async () => {
@@ -30,32 +29,9 @@ describe('runs through BullMQ workers over the real Redis', () => {
     const queued = await cluster.submit('acme', modelKey, options);
     await cluster.waitForState('acme', queued.runId, ['completed'], 120_000);
 
-    const out = join(tmpdir(), `dfq-embedded-${queued.runId}`);
-    await run(
-      'node',
-      [
-        DFQ,
-        'run',
-        '--model',
-        join(EXAMPLE_DIR, 'model.json'),
-        '--out',
-        out,
-        '--images',
-        '16',
-        '--iterations',
-        '8',
-        '--eval',
-        DATA,
-        '--eval-limit',
-        '500',
-        '--seed',
-        '9',
-      ],
-      {
-        env: cluster.env(),
-      },
-    );
-    const embedded = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    const embedded = await cluster.embeddedRun([
+      ...['--images', '16', '--iterations', '8', '--eval', DATA, '--eval-limit', '500', '--seed', '9'],
+    ]);
     const distributed = await report(`acme/runs/${queued.runId}`);
     expect(reproducible(distributed)).toEqual(reproducible(embedded));
     expect(distributed.evaluation.samples).toBe(500);

@@ -1,7 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { cp, mkdtemp } from 'node:fs/promises';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { cp, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import {
   createFlowProducer,
   createRedis,
@@ -57,6 +58,19 @@ export class TestCluster {
       DFQ_SHUTDOWN_TIMEOUT_MS: '5000',
       ...extra,
     };
+  }
+
+  /** The same job run embedded (`dfq run`) on the example model, in this cluster's environment; its report. */
+  async embeddedRun(flags: string[]): Promise<Record<string, unknown>> {
+    const out = await mkdtemp(join(tmpdir(), 'dfq-embedded-'));
+    await promisify(execFile)(
+      'node',
+      [DFQ, 'run', '--model', join(EXAMPLE_DIR, 'model.json'), '--out', out, ...flags],
+      {
+        env: this.env(),
+      },
+    );
+    return JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
   }
 
   startWorker(...kinds: string[]): WorkerProcess {

@@ -1,5 +1,5 @@
 import type { BatchNormNode, GraphNode, ModelGraph, WeightedNode } from './graph.js';
-import { consumers, isWeighted } from './graph.js';
+import { consumers, isWeighted, outputChannelIndexer } from './graph.js';
 
 export interface FoldResult {
   graph: ModelGraph;
@@ -7,17 +7,6 @@ export interface FoldResult {
   folded: Record<string, string>;
   /** Activation layer name -> the layer it was fused into. */
   fusedActivations: Record<string, string>;
-}
-
-/** Output channel of flat kernel index i: HWIO's last axis; depthwise's (in, multiplier) pair. */
-function outChannelOf(node: WeightedNode): (i: number) => number {
-  const shape = node.kernel.shape;
-  if (node.op === 'depthwiseConv2d') {
-    const channels = (shape[2] as number) * (shape[3] as number);
-    return (i) => i % channels;
-  }
-  const out = shape[shape.length - 1] as number;
-  return (i) => i % out;
 }
 
 function fold(node: WeightedNode, bn: BatchNormNode): WeightedNode {
@@ -30,7 +19,7 @@ function fold(node: WeightedNode, bn: BatchNormNode): WeightedNode {
     const b = node.bias ? (node.bias.data[c] as number) : 0;
     bias[c] = (b - (bn.movingMean.data[c] as number)) * s + (bn.beta.data[c] as number);
   }
-  const channelOf = outChannelOf(node);
+  const channelOf = outputChannelIndexer(node).of;
   const kernel = node.kernel.data.map((w, i) => w * (scale[channelOf(i)] as number));
   return {
     ...node,

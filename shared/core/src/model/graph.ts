@@ -27,8 +27,7 @@ export interface InputNode extends NodeBase {
   shape: number[];
 }
 
-export interface Conv2DNode extends NodeBase {
-  op: 'conv2d';
+interface ConvolutionFields extends NodeBase {
   kernel: WeightTensor;
   bias?: WeightTensor;
   strides: [number, number];
@@ -37,15 +36,13 @@ export interface Conv2DNode extends NodeBase {
   activation: Activation;
 }
 
-export interface DepthwiseConv2DNode extends NodeBase {
+export interface Conv2DNode extends ConvolutionFields {
+  op: 'conv2d';
+}
+
+export interface DepthwiseConv2DNode extends ConvolutionFields {
+  /** kernel: [kh, kw, inChannels, multiplier] */
   op: 'depthwiseConv2d';
-  /** [kh, kw, inChannels, multiplier] */
-  kernel: WeightTensor;
-  bias?: WeightTensor;
-  strides: [number, number];
-  padding: Padding;
-  dilations: [number, number];
-  activation: Activation;
 }
 
 export interface DenseNode extends NodeBase {
@@ -148,6 +145,16 @@ export function consumers(graph: ModelGraph): Map<string, string[]> {
   const out = new Map<string, string[]>(graph.nodes.map((n) => [n.name, []]));
   for (const node of graph.nodes) for (const src of node.inputs) out.get(src)?.push(node.name);
   return out;
+}
+
+/** Output channel of each flat kernel element: HWIO's last axis, or depthwise's (in, multiplier) pair. */
+export function outputChannelIndexer(node: WeightedNode): { channels: number; of: (i: number) => number } {
+  const shape = node.kernel.shape;
+  const channels =
+    node.op === 'depthwiseConv2d'
+      ? (shape[2] as number) * (shape[3] as number)
+      : (shape[shape.length - 1] as number);
+  return { channels, of: (i) => i % channels };
 }
 
 export function countParams(graph: ModelGraph): number {

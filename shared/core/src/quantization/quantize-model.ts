@@ -1,14 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { GraphNode, ModelGraph, WeightedNode } from '../model/graph.js';
-import { isWeighted } from '../model/graph.js';
+import { isWeighted, outputChannelIndexer } from '../model/graph.js';
 import type { AffineParams, Range } from './activation-quantizer.js';
 import { affineParams, fakeQuantize } from './activation-quantizer.js';
 import type { QuantizationPlan } from './quantization-plan.js';
-import {
-  type ChannelQuantized,
-  outputChannelIndexer,
-  quantizeSymmetricPerChannel,
-} from './weight-quantizer.js';
+import { type ChannelQuantized, quantizeSymmetricPerChannel } from './weight-quantizer.js';
 
 export interface LayerQuantization {
   name: string;

@@ -1,4 +1,4 @@
-import type { WeightedNode, WeightTensor } from '../model/graph.js';
+import type { WeightTensor } from '../model/graph.js';
 import { roundHalfEven } from '../util/round.js';
 
 /** Symmetric per-output-channel integer weights: w ≈ q * scale[channel]. */
@@ -11,16 +11,6 @@ export interface ChannelQuantized {
   dequantized: Float32Array;
   /** Largest |w - dequantized| over the tensor. */
   maxAbsError: number;
-}
-
-/** Index of the output channel that flat kernel element i belongs to. */
-export function outputChannelIndexer(node: WeightedNode): { channels: number; of: (i: number) => number } {
-  const shape = node.kernel.shape;
-  const channels =
-    node.op === 'depthwiseConv2d'
-      ? (shape[2] as number) * (shape[3] as number)
-      : (shape[shape.length - 1] as number);
-  return { channels, of: (i) => i % channels };
 }
 
 export function quantizeSymmetricPerChannel(
