@@ -24,7 +24,7 @@ describe('symmetric per-channel weight quantization', () => {
     (_, i) => (random() * 2 - 1) * 10 ** ((i % channels) - 2),
   );
 
-  for (const bits of [2, 4, 8]) {
+  for (const bits of [3, 4, 8]) {
     it(`keeps every weight within half a step of its channel's grid at ${bits} bits`, () => {
       const q = quantizeSymmetricPerChannel(
         { shape: [3, 3, 4, channels], data },
@@ -60,6 +60,45 @@ describe('symmetric per-channel weight quantization', () => {
     }
     // The largest weight of each channel lands exactly on the outermost level.
     expect(Math.max(...Array.from(q.q, Math.abs))).toBe(127);
+  });
+
+  it('binarizes with the least-squares scale mean |w| (BWN)', () => {
+    const q = quantizeSymmetricPerChannel(
+      { shape: [3, 3, 4, channels], data },
+      1,
+      channels,
+      (i) => i % channels,
+    );
+    expect(new Set(q.q)).toEqual(new Set([-1, 1]));
+    for (let c = 0; c < channels; c++) {
+      const members = Array.from(data).filter((_, i) => i % channels === c);
+      const meanAbs = members.reduce((a, w) => a + Math.abs(w), 0) / members.length;
+      expect(Math.abs((q.scales[c] as number) - meanAbs)).toBeLessThanOrEqual(1e-6 * meanAbs);
+    }
+    data.forEach((w, i) => {
+      expect(Math.sign(q.q[i] as number)).toBe(w < 0 ? -1 : 1);
+    });
+  });
+
+  it('ternarizes with the TWN threshold 0.7 mean |w|', () => {
+    const q = quantizeSymmetricPerChannel(
+      { shape: [3, 3, 4, channels], data },
+      2,
+      channels,
+      (i) => i % channels,
+    );
+    for (let c = 0; c < channels; c++) {
+      const members = Array.from(data).filter((_, i) => i % channels === c);
+      const meanAbs = members.reduce((a, w) => a + Math.abs(w), 0) / members.length;
+      const kept = members.filter((w) => Math.abs(w) > 0.7 * meanAbs);
+      const alpha = kept.reduce((a, w) => a + Math.abs(w), 0) / kept.length;
+      expect(Math.abs((q.scales[c] as number) - alpha)).toBeLessThanOrEqual(1e-6 * alpha);
+    }
+    // Ternary rounds w / α half-even onto {-1, 0, 1}: zero exactly below α/2.
+    data.forEach((w, i) => {
+      const s = q.scales[i % channels] as number;
+      expect(q.q[i]).toBe(Math.abs(w) < s / 2 ? 0 : Math.sign(w));
+    });
   });
 
   it('leaves an all-zero channel exactly zero', () => {

@@ -8,6 +8,12 @@ export interface RunOptions {
   taps?: ReadonlySet<string>;
   /** Rewrites a node's output before its consumers see it (activation fake-quantization). */
   transform?: (node: GraphNode, output: tf.Tensor) => tf.Tensor;
+  /**
+   * Trainable stand-ins for a layer's kernel or bias (node name -> tensor), for weight training:
+   * such a layer runs through tf.conv2d/matMul, whose gradients reach the kernel.
+   */
+  kernels?: ReadonlyMap<string, tf.Tensor>;
+  biases?: ReadonlyMap<string, tf.Tensor>;
 }
 
 export interface RunResult {
@@ -82,7 +88,7 @@ export class GraphRunner {
         if (!v) throw new Error(`node ${node.name} reads ${name} before it is computed`);
         return v;
       });
-      let out = this.evaluate(node, node.op === 'input' ? [input] : args);
+      let out = this.evaluate(node, node.op === 'input' ? [input] : args, options);
       if (options.transform) out = options.transform(node, out);
       values.set(node.name, out);
       if (options.taps?.has(node.name)) taps.set(node.name, out);
@@ -97,33 +103,45 @@ export class GraphRunner {
     return tf.tidy(() => this.run(input, transform ? { transform } : {}).output);
   }
 
-  private evaluate(node: GraphNode, args: tf.Tensor[]): tf.Tensor {
+  private evaluate(node: GraphNode, args: tf.Tensor[], options: RunOptions): tf.Tensor {
     const x = args[0] as tf.Tensor;
+    const kernel = options.kernels?.get(node.name);
+    const bias =
+      options.biases?.get(node.name) ?? ('bias' in node && node.bias ? this.w(node.bias) : undefined);
     switch (node.op) {
       case 'input':
       case 'identity':
         return x;
       case 'conv2d': {
-        let y: tf.Tensor = (this.convs.get(node.name) as FrozenConv2d).apply(x as tf.Tensor4D);
-        if (node.bias) y = tf.add(y, this.w(node.bias));
+        let y: tf.Tensor = kernel
+          ? tf.conv2d(
+              x as tf.Tensor4D,
+              kernel as tf.Tensor4D,
+              node.strides,
+              node.padding,
+              'NHWC',
+              node.dilations,
+            )
+          : (this.convs.get(node.name) as FrozenConv2d).apply(x as tf.Tensor4D);
+        if (bias) y = tf.add(y, bias);
         return applyActivation(y, node.activation);
       }
       case 'depthwiseConv2d': {
         let y: tf.Tensor = tf.depthwiseConv2d(
           x as tf.Tensor4D,
-          this.w(node.kernel) as tf.Tensor4D,
+          (kernel ?? this.w(node.kernel)) as tf.Tensor4D,
           node.strides,
           node.padding,
           'NHWC',
           node.dilations,
         );
-        if (node.bias) y = tf.add(y, this.w(node.bias));
+        if (bias) y = tf.add(y, bias);
         return applyActivation(y, node.activation);
       }
       case 'dense': {
         const flat = x.rank === 2 ? x : x.reshape([-1, x.shape[x.rank - 1] as number]);
-        let y: tf.Tensor = tf.matMul(flat as tf.Tensor2D, this.w(node.kernel) as tf.Tensor2D);
-        if (node.bias) y = tf.add(y, this.w(node.bias));
+        let y: tf.Tensor = tf.matMul(flat as tf.Tensor2D, (kernel ?? this.w(node.kernel)) as tf.Tensor2D);
+        if (bias) y = tf.add(y, bias);
         return applyActivation(y, node.activation);
       }
       case 'batchNorm': {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { roundHalfEven } from '../util/round.js';
 import type { GraphNode, ModelGraph, WeightTensor } from './graph.js';
 import { inputNode } from './graph.js';
 
@@ -107,18 +108,96 @@ function layerFor(node: GraphNode): { class_name: string; config: Record<string,
   }
 }
 
+/** How the weights manifest stores weights: plain float32, or TF.js's own per-tensor affine uint8/uint16. */
+export type ManifestWeightDtype = 'float32' | 'uint8' | 'uint16';
+
+export interface SaveLayersModelOptions {
+  /** Default float32. uint8/uint16 are dequantized by every TF.js loader as value = q * scale + min. */
+  weightDtype?: ManifestWeightDtype;
+}
+
+/** One tensor in TF.js's affine weight quantization, as its manifest entry stores it. */
+export interface ManifestQuantized {
+  dtype: 'uint8' | 'uint16';
+  scale: number;
+  min: number;
+  q: Uint8Array | Uint16Array;
+}
+
 /**
- * Writes a graph as a TF.js Layers model (Keras 2 functional topology + one float32 shard)
- * that stock `tf.loadLayersModel` can read. `metadata` lands in userDefinedMetadata.
+ * TF.js's per-tensor affine quantization of one weight tensor, chosen as tensorflowjs_converter
+ * does: scale = (max - min) / (2^bits - 1), with min nudged to a multiple of scale when the range
+ * spans 0 so that 0 stays exact (dead channels and zero-grid weights survive). Every value then
+ * dequantizes within scale / 2: the nudge moves each end by at most scale / 2 and clipping there
+ * costs no more. A constant tensor is stored as q = 0 with min = its value and scale 1: exact.
+ */
+export function quantizeForManifest(data: Float32Array, dtype: 'uint8' | 'uint16'): ManifestQuantized {
+  const levels = dtype === 'uint8' ? 255 : 65535;
+  const q = dtype === 'uint8' ? new Uint8Array(data.length) : new Uint16Array(data.length);
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of data) {
+    if (!Number.isFinite(v)) throw new Error(`cannot quantize a weight holding ${v}`);
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (!(hi > lo)) return { dtype, scale: 1, min: data.length ? lo : 0, q };
+  const scale = (hi - lo) / levels;
+  const min = lo <= 0 && hi >= 0 ? -roundHalfEven(-lo / scale) * scale : lo;
+  const max = min + levels * scale;
+  for (let i = 0; i < data.length; i++) {
+    const v = Math.min(max, Math.max(min, data[i] as number));
+    q[i] = Math.min(levels, Math.max(0, roundHalfEven((v - min) / scale)));
+  }
+  return { dtype, scale, min, q };
+}
+
+interface ManifestEntry {
+  name: string;
+  shape: number[];
+  dtype: 'float32';
+  quantization?: { dtype: 'uint8' | 'uint16'; scale: number; min: number };
+}
+
+/** The manifest entry and shard bytes of one weight in the chosen storage dtype. */
+function encodeWeight(
+  name: string,
+  w: WeightTensor,
+  dtype: ManifestWeightDtype,
+): { entry: ManifestEntry; bytes: Uint8Array } {
+  if (dtype === 'float32') {
+    const bytes = new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength);
+    return { entry: { name, shape: w.shape, dtype: 'float32' }, bytes };
+  }
+  let quantized: ManifestQuantized;
+  try {
+    quantized = quantizeForManifest(w.data, dtype);
+  } catch (err) {
+    throw new Error(`weight ${name}: ${(err as Error).message}`);
+  }
+  const { scale, min, q } = quantized;
+  return {
+    // dtype stays float32: it is what the tensor decodes to; quantization.dtype is what is stored.
+    entry: { name, shape: w.shape, dtype: 'float32', quantization: { dtype, scale, min } },
+    bytes: new Uint8Array(q.buffer, q.byteOffset, q.byteLength),
+  };
+}
+
+/**
+ * Writes a graph as a TF.js Layers model (Keras 2 functional topology + one shard) that stock
+ * `tf.loadLayersModel` can read. `metadata` lands in userDefinedMetadata. Weights are float32
+ * unless `options.weightDtype` asks for TF.js's uint8/uint16 manifest quantization.
  */
 export async function saveLayersModel(
   graph: ModelGraph,
   dir: string,
   metadata: Record<string, unknown> = {},
+  options: SaveLayersModelOptions = {},
 ): Promise<string> {
+  const weightDtype = options.weightDtype ?? 'float32';
   const layers: LayerJson[] = [];
-  const weights: { name: string; shape: number[]; dtype: 'float32' }[] = [];
-  const chunks: Float32Array[] = [];
+  const weights: ManifestEntry[] = [];
+  const chunks: Uint8Array[] = [];
   const outputOf = new Map<string, string>();
   const inbound = (node: GraphNode): LayerJson['inbound_nodes'] =>
     node.inputs.length === 0
@@ -139,8 +218,9 @@ export async function saveLayersModel(
     });
     for (const [suffix, w] of WEIGHT_SUFFIXES[node.op]?.(node) ?? []) {
       if (!w) continue;
-      weights.push({ name: `${node.name}/${suffix}`, shape: w.shape, dtype: 'float32' });
-      chunks.push(w.data);
+      const { entry, bytes } = encodeWeight(`${node.name}/${suffix}`, w, weightDtype);
+      weights.push(entry);
+      chunks.push(bytes);
     }
     outputOf.set(node.name, node.name);
     if (node.op === 'add' && node.activation !== 'linear') {
@@ -155,7 +235,7 @@ export async function saveLayersModel(
     }
   }
   const total = chunks.reduce((a, c) => a + c.length, 0);
-  const data = new Float32Array(total);
+  const data = new Uint8Array(total);
   let offset = 0;
   for (const c of chunks) {
     data.set(c, offset);
@@ -187,7 +267,7 @@ export async function saveLayersModel(
       ...metadata,
     },
   };
-  await writeFileAtomic(join(dir, shard), new Uint8Array(data.buffer));
+  await writeFileAtomic(join(dir, shard), data);
   const modelPath = join(dir, 'model.json');
   await writeFileAtomic(modelPath, JSON.stringify(modelJson));
   return modelPath;

@@ -4,6 +4,19 @@ import { consumers, isWeighted } from '../model/graph.js';
 /** Ops whose output lies on the same grid as their input, so they need no quantizer of their own. */
 const GRID_PRESERVING = new Set<GraphNode['op']>(['zeroPad', 'maxPool', 'flatten', 'identity']);
 
+/**
+ * A grid-preserving op passes its producer's grid on, so bits and ranges are decided where the
+ * grid is made; this maps a node to that producer.
+ */
+export function gridSourceResolver(graph: ModelGraph): (name: string) => string {
+  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  return (name) => {
+    let node = byName.get(name);
+    while (node && GRID_PRESERVING.has(node.op) && node.inputs[0]) node = byName.get(node.inputs[0]);
+    return node?.name ?? name;
+  };
+}
+
 export interface BitPolicy {
   weightBits: number;
   activationBits: number;
@@ -37,13 +50,7 @@ export function planQuantization(graph: ModelGraph, policy: BitPolicy): Quantiza
   for (const node of weighted)
     weightBits.set(node.name, edge.has(node.name) ? edgeBits(policy.weightBits) : policy.weightBits);
 
-  // A grid-preserving op passes its producer's grid on, so bits are decided where the grid is made.
-  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
-  const gridSource = (name: string): string => {
-    let node = byName.get(name);
-    while (node && GRID_PRESERVING.has(node.op) && node.inputs[0]) node = byName.get(node.inputs[0]);
-    return node?.name ?? name;
-  };
+  const gridSource = gridSourceResolver(graph);
   const activationBits = new Map<string, number>();
   for (const node of graph.nodes) {
     if (GRID_PRESERVING.has(node.op) || node.name === graph.outputName) continue;

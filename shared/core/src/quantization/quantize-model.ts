@@ -27,15 +27,22 @@ export interface QuantizedModel {
   layers: LayerQuantization[];
 }
 
+/** Weights and biases a trained quantizer (PMF, PGD) chose, in place of round-to-nearest's. */
+export interface LearnedWeights {
+  weights: ReadonlyMap<string, ChannelQuantized>;
+  biases: ReadonlyMap<string, Float32Array>;
+}
+
 /**
- * Round-to-nearest quantization of a BN-folded graph: symmetric per-channel weights and
- * asymmetric per-tensor activations with ranges from calibration. Biases stay float here
- * (they become int32 at export, where their scale is s_in * s_w).
+ * Quantization of a BN-folded graph: symmetric per-channel weights (round-to-nearest unless
+ * `learned` supplies them) and asymmetric per-tensor activations with ranges from calibration.
+ * Biases stay float here (they become int32 at export, where their scale is s_in * s_w).
  */
 export function quantizeModel(
   folded: ModelGraph,
   plan: QuantizationPlan,
   ranges: Map<string, Range>,
+  learned?: LearnedWeights,
 ): QuantizedModel {
   const weights = new Map<string, ChannelQuantized>();
   const activations = new Map<string, AffineParams>();
@@ -46,9 +53,14 @@ export function quantizeModel(
     if (isWeighted(node)) {
       const bits = plan.weightBits.get(node.name) as number;
       const { channels, of } = outputChannelIndexer(node);
-      wq = quantizeSymmetricPerChannel(node.kernel, bits, channels, of);
+      wq = learned?.weights.get(node.name) ?? quantizeSymmetricPerChannel(node.kernel, bits, channels, of);
       weights.set(node.name, wq);
-      result = { ...node, kernel: { shape: node.kernel.shape, data: wq.dequantized } } as WeightedNode;
+      const bias = learned?.biases.get(node.name);
+      result = {
+        ...node,
+        kernel: { shape: node.kernel.shape, data: wq.dequantized },
+        ...(bias ? { bias: { shape: [bias.length], data: bias } } : {}),
+      } as WeightedNode;
     }
     const aBits = plan.activationBits.get(node.name);
     let ap: AffineParams | undefined;
