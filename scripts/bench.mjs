@@ -82,6 +82,17 @@ const SECTIONS = {
       return JSON.parse(out.toString());
     });
   },
+  quantizer() {
+    // Step 5: rtn vs pmf/pgd, ternary and binary weights, 16-bit accumulators, integer executor.
+    const method = process.env.BENCH_QUANTIZER_SYNTH ?? 'direct';
+    console.error(`bench: quantizer: ${method} images`);
+    const out = execFileSync(
+      'node',
+      [join(ROOT, 'scripts/bench-quantizer.mjs'), method, '256', join(OUT, `quantizer-${method}`)],
+      { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 2 ** 20 },
+    );
+    return [JSON.parse(out.toString())];
+  },
   backends(previous) {
     // The Step 1 W8A8 run, default settings, on each backend in turn. BENCH_BACKENDS=native,wasm
     // re-measures only those and keeps the other rows (the cpu run alone takes over half an hour).
@@ -201,11 +212,38 @@ function renderSynthesis(runs) {
   return lines.join('\n');
 }
 
+function renderQuantizer([run]) {
+  const fp32 = run.rows[0]?.fp32 ?? 0;
+  const lines = [
+    '## Step 5: weight quantizers, accumulators and the integer-only model',
+    '',
+    `${run.images} ${run.method}-synthesized images (${run.synthesisSeconds.toFixed(0)} s on ${run.backend}) serve calibration (${run.rows[0]?.calibration} ranges) and the`,
+    'pmf/pgd distillation; no real image reaches the quantizer. Full Fashion-MNIST test split; BN folded, residual adds quantized,',
+    `first and last layers at 8 bits. FP32: ${pct(fp32)}. Overflows are counted by the integer executor over the synthetic and test images.`,
+    '',
+    '| setting | fake-quantized top-1 | vs FP32 | integer top-1 | integer = fake-quant | stock TF.js uint8 | accumulators (16-bit layers) | overflows | size | quantizer time | peak memory |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of run.rows) {
+    lines.push(
+      `| W${r.weightBits}A${r.activationBits} ${r.quantizer}${r.accumulatorBits === 16 ? ', 16-bit acc.' : ''} | ${pct(r.accuracy)} | ${((r.accuracy - r.fp32) * 100).toFixed(2)} pts | ${pct(r.integerAccuracy)} | ${pct(r.integerAgreement)} | ${pct(r.tfjsUint8Accuracy)} | ${r.accumulatorBits} (${r.layers16.length} of ${r.layers16.length + r.layers32.length}) | ${r.overflows} | ${r.bytesQuantized} B | ${r.quantizerSeconds.toFixed(0)} s | ${mib(r.peakRssBytes)} |`,
+    );
+  }
+  const acc16 = run.rows.find((r) => r.accumulatorBits === 16);
+  if (acc16)
+    lines.push(
+      '',
+      `16-bit run: layers on 16-bit accumulators: ${acc16.layers16.join(', ') || 'none'}; fell back to 32: ${acc16.layers32.join(', ') || 'none'}.`,
+    );
+  return lines.join('\n');
+}
+
 const RENDER = {
   step1: renderStep1,
   kernels: renderKernels,
   backends: renderBackends,
   synthesis: renderSynthesis,
+  quantizer: renderQuantizer,
 };
 
 const results = existsSync(JSON_PATH) ? JSON.parse(readFileSync(JSON_PATH, 'utf8')) : {};

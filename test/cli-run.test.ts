@@ -72,6 +72,19 @@ describe('dfq run (embedded, one process)', () => {
         (l: { class_name: string }) => l.class_name === 'BatchNormalization',
       ),
     ).toBe(false);
+
+    // The integer-only model and the stock-TF.js uint8 model are evaluated on the same images.
+    expect(report.quantization.method).toBe('rtn');
+    expect(report.quantization.overflows).toBe(0);
+    expect(report.evaluation.integerAgreement).toBeGreaterThanOrEqual(0.995);
+    expect(report.evaluation.integerAccuracy).toBeGreaterThan(report.evaluation.fp32Accuracy - 0.02);
+    expect(report.evaluation.tfjsUint8Accuracy).toBeGreaterThan(report.evaluation.fp32Accuracy - 0.02);
+    expect(await readdir(join(out, 'integer-model'))).toEqual(['integer-model.json', 'integer-weights.bin']);
+    const uint8 = JSON.parse(await readFile(join(out, 'tfjs-uint8-model', 'model.json'), 'utf8'));
+    expect(uint8.weightsManifest[0].weights[0].quantization).toMatchObject({ dtype: 'uint8' });
+    const card = await readFile(join(out, 'card.md'), 'utf8');
+    for (const layer of report.quantization.layers) expect(card).toContain(layer.name);
+    expect(card).toContain(`${(100 * report.evaluation.integerAccuracy).toFixed(2)}%`);
   });
 
   it('fails with the loader message and exit code 1 on a bad model path', async () => {
@@ -99,7 +112,7 @@ describe('dfq run (embedded, one process)', () => {
       '40',
     ]).catch((e) => e);
     expect(err.code).not.toBe(0);
-    expect(err.stderr).toMatch(/--w-bits.*integer from 2 to 16/);
+    expect(err.stderr).toMatch(/--w-bits.*integer from 1 to 16/);
   });
 });
 

@@ -34,6 +34,12 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e
         `[${elapsed()}]   batch ${p.batch}/${p.batches} iteration ${p.iteration}/${p.iterations} loss ${p.loss.toFixed(5)}`,
         done,
       );
+    } else if (e.kind === 'quantizer') {
+      const p = e.progress;
+      throttled(
+        `[${elapsed()}]   step ${p.step}/${p.steps} beta ${p.beta.toFixed(1)} loss ${p.loss.toFixed(5)} ETA ${p.etaSeconds.toFixed(0)}s`,
+        p.step === p.steps,
+      );
     } else {
       throttled(`[${elapsed()}]   ${e.model}: ${e.done}/${e.total} images`, e.done === e.total);
     }

@@ -4,6 +4,7 @@ import {
   DEFAULT_CONFIG,
   DEFAULT_FASHION_MNIST_DIR,
   type RunConfig,
+  WEIGHT_QUANTIZERS,
 } from '@dfq/core';
 import { type Command, Option } from 'commander';
 import { intOption, numberList, positiveNumber } from './options.js';
@@ -12,12 +13,17 @@ import { intOption, numberList, positiveNumber } from './options.js';
 export function addRunOptions(command: Command): Command {
   return command
     .requiredOption('--model <model.json>', 'TF.js Layers model.json (or its directory)')
-    .option('--w-bits <n>', 'weight bits', intOption(2, 16), DEFAULT_CONFIG.weightBits)
+    .option(
+      '--w-bits <n>',
+      'weight bits (1 = binary, 2 = ternary)',
+      intOption(1, 16),
+      DEFAULT_CONFIG.weightBits,
+    )
     .option('--a-bits <n>', 'activation bits', intOption(2, 16), DEFAULT_CONFIG.activationBits)
     .option(
       '--first-last-bits <n>',
       "bits of the first and last layers ('same' keeps --w-bits/--a-bits)",
-      (v) => (v === 'same' ? null : intOption(2, 16)(v)),
+      (v) => (v === 'same' ? null : intOption(1, 16)(v)),
       DEFAULT_CONFIG.firstLastBits,
     )
     .addOption(
@@ -48,6 +54,25 @@ export function addRunOptions(command: Command): Command {
       new Option('--calib <method>', 'activation range estimator')
         .choices(CALIBRATION_METHODS)
         .default(DEFAULT_CONFIG.calibration),
+    )
+    .addOption(
+      new Option(
+        '--quantizer <method>',
+        'weight quantizer: round-to-nearest, proximal mean-field, projected gradient',
+      )
+        .choices([...WEIGHT_QUANTIZERS])
+        .default(DEFAULT_CONFIG.quantizer),
+    )
+    .option(
+      '--quantizer-steps <n>',
+      'distillation steps on the synthetic images (pmf, pgd)',
+      intOption(1, 1_000_000),
+      DEFAULT_CONFIG.quantizerSteps,
+    )
+    .addOption(
+      new Option('--acc-bits <n>', 'integer accumulator width that must never overflow')
+        .choices(['16', '32'])
+        .default(String(DEFAULT_CONFIG.accumulatorBits)),
     )
     .option(
       '--eval [dir]',
@@ -81,6 +106,9 @@ export function runSettings(opts: Record<string, any>): Omit<RunConfig, 'modelPa
     synthBatchSize: opts.synthBatch,
     learningRate: opts.lr,
     calibration: opts.calib,
+    quantizer: opts.quantizer,
+    quantizerSteps: opts.quantizerSteps,
+    accumulatorBits: Number(opts.accBits) as 16 | 32,
     evalDir: opts.eval === undefined ? null : opts.eval === true ? DEFAULT_FASHION_MNIST_DIR : opts.eval,
     evalLimit: opts.evalLimit ?? null,
     seed: opts.seed,

@@ -7,15 +7,18 @@ import { z } from 'zod';
  */
 export const runOptionsSchema = z
   .object({
-    weightBits: z.number().int().min(2).max(16).default(DEFAULT_CONFIG.weightBits),
+    weightBits: z.number().int().min(1).max(16).default(DEFAULT_CONFIG.weightBits),
     activationBits: z.number().int().min(2).max(16).default(DEFAULT_CONFIG.activationBits),
-    firstLastBits: z.number().int().min(2).max(16).nullable().default(DEFAULT_CONFIG.firstLastBits),
+    firstLastBits: z.number().int().min(1).max(16).nullable().default(DEFAULT_CONFIG.firstLastBits),
     synth: z.enum(['generative', 'direct', 'zeroq', 'noise', 'real']).default(DEFAULT_CONFIG.synth),
     images: z.number().int().min(1).max(4096).default(DEFAULT_CONFIG.images),
     iterations: z.number().int().min(1).max(100_000).default(DEFAULT_CONFIG.iterations),
     synthBatchSize: z.number().int().min(1).max(1024).default(DEFAULT_CONFIG.synthBatchSize),
     learningRate: z.number().positive().default(DEFAULT_CONFIG.learningRate),
     calibration: z.enum(CALIBRATION_METHODS as [string, ...string[]]).default(DEFAULT_CONFIG.calibration),
+    quantizer: z.enum(['rtn', 'pmf', 'pgd']).default(DEFAULT_CONFIG.quantizer),
+    quantizerSteps: z.number().int().min(1).max(100_000).default(DEFAULT_CONFIG.quantizerSteps),
+    accumulatorBits: z.union([z.literal(16), z.literal(32)]).default(DEFAULT_CONFIG.accumulatorBits),
     evaluate: z.boolean().default(false),
     evalLimit: z.number().int().min(1).nullable().default(null),
     seed: z

@@ -28,13 +28,14 @@ export function registerRunCommand(program: Command): void {
         `backend            ${report.backend}`,
         `model              ${report.model.name} (${report.model.params} params)`,
         `synthesis          ${report.synthesis.method}, ${report.synthesis.images} images, ${report.synthesis.seconds.toFixed(1)} s`,
+        `quantizer          ${report.quantization.method}, ${report.quantization.accumulatorBits}-bit accumulators, ${report.quantization.overflows} overflows`,
         `size               ${report.quantization.bytesFp32} -> ${report.quantization.bytesQuantized} bytes`,
         e
-          ? `accuracy           FP32 ${pct(e.fp32Accuracy)}  W${config.weightBits}A${config.activationBits} ${pct(e.quantizedAccuracy)}  (${e.samples} test images)`
+          ? `accuracy           FP32 ${pct(e.fp32Accuracy)}  W${config.weightBits}A${config.activationBits} ${pct(e.quantizedAccuracy)}  integer ${pct(e.integerAccuracy)} (agrees ${pct(e.integerAgreement)})  TF.js uint8 ${pct(e.tfjsUint8Accuracy)}  (${e.samples} test images)`
           : 'accuracy           not evaluated (pass --eval <dir>)',
         `peak memory        ${(report.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
         `total              ${report.totalSeconds.toFixed(1)} s`,
-        `report             ${config.outDir}/report.json`,
+        `report             ${config.outDir}/report.json (card: ${config.outDir}/card.md)`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });

@@ -58,7 +58,7 @@ export async function runStage<T>(
     if (cancelled) throw new RunCancelledError(data.runId);
     if (handBack) throw new Error('worker shutting down: the stage is handed back to the queue');
     if (e.kind === 'stage') latest = { stage: job.name, step: e.stage, message: e.message };
-    else if (e.kind === 'synthesis') latest = { ...latest, ...e.progress };
+    else if (e.kind === 'synthesis' || e.kind === 'quantizer') latest = { ...latest, ...e.progress };
     else latest = { ...latest, evaluating: e.model, done: e.done, total: e.total };
     const now = Date.now();
     if (now - lastProgress >= 1000 || e.kind === 'stage') {

@@ -1,5 +1,10 @@
 import type { BackendRequest } from '../backend/select-backend.js';
+import type { AccumulatorBits } from '../quantization/accumulator-fit.js';
 import type { SynthesisMethod } from '../synthesis/synthesis-result.js';
+
+/** rtn: round-to-nearest PTQ; pmf: proximal mean-field; pgd: projected gradient descent (sparsemax). */
+export type WeightQuantizer = 'rtn' | 'pmf' | 'pgd';
+export const WEIGHT_QUANTIZERS: readonly WeightQuantizer[] = ['rtn', 'pmf', 'pgd'];
 
 export interface RunConfig {
   modelPath: string;
@@ -14,6 +19,11 @@ export interface RunConfig {
   synthBatchSize: number;
   learningRate: number;
   calibration: string;
+  quantizer: WeightQuantizer;
+  /** Distillation steps of pmf/pgd. */
+  quantizerSteps: number;
+  /** Accumulator width the integer model must never overflow (layers that cannot fit fall back to 32). */
+  accumulatorBits: AccumulatorBits;
   /** Directory holding Fashion-MNIST IDX files; null skips evaluation. */
   evalDir: string | null;
   /** Evaluate on the first N test images only (null: all). */
@@ -37,6 +47,9 @@ export const DEFAULT_CONFIG: Omit<RunConfig, 'modelPath' | 'outDir'> = {
   synthBatchSize: 64,
   learningRate: 0.1,
   calibration: 'minmax',
+  quantizer: 'rtn',
+  quantizerSteps: 300,
+  accumulatorBits: 32,
   evalDir: null,
   evalLimit: null,
   seed: 0,

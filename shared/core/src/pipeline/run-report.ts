@@ -1,8 +1,24 @@
 import type { BackendAttempt } from '../backend/select-backend.js';
 import type { TensorCalibration } from '../calibration/calibrate.js';
+import type { AccumulatorBits, AccumulatorChoice } from '../quantization/accumulator-fit.js';
+import type { WeightTraining } from '../quantization/build-quantized-model.js';
 import type { LayerQuantization } from '../quantization/quantize-model.js';
+import type { ModelsEvaluation } from './quantize-evaluation.js';
 import type { RunConfig } from './run-config.js';
 import type { SynthesisOutput } from './stage-env.js';
+
+export interface LayerReport extends LayerQuantization {
+  /** SQNR the calibrated range leaves on the synthetic images (null: tensor not quantized). */
+  calibrationSqnrDb: number | null;
+  accumulator:
+    | (AccumulatorChoice & {
+        /** Largest |accumulator| the integer model reached on the synthetic and test images. */
+        observed: number;
+        observedHeadroomBits: number;
+        overflows: number;
+      })
+    | null;
+}
 
 export interface RunReport {
   dfqVersion: string;
@@ -25,27 +41,34 @@ export interface RunReport {
     tensors: Record<string, TensorCalibration>;
   };
   quantization: {
+    method: RunConfig['quantizer'];
     weightBits: number;
     activationBits: number;
     firstLastBits: number | null;
+    accumulatorBits: AccumulatorBits;
     granularity: { weights: 'per-channel symmetric'; activations: 'per-tensor asymmetric' };
     foldedBatchNorm: Record<string, string>;
     fusedActivations: Record<string, string>;
+    /** pmf/pgd distillation settings and figures (null for round-to-nearest). */
+    training: WeightTraining | null;
+    /** Accumulator overflows of the integer model over the synthetic and test images checked. */
+    overflows: number;
+    overflowsChecked: { syntheticImages: number; testImages: number };
     seconds: number;
     bytesFp32: number;
     bytesQuantized: number;
-    layers: LayerQuantization[];
+    layers: LayerReport[];
   };
-  evaluation: {
-    dataset: string;
-    samples: number;
-    fp32Accuracy: number;
-    quantizedAccuracy: number;
-    /** Fraction of test images on which the quantized model predicts what the FP32 model does. */
-    agreement: number;
-    seconds: number;
-  } | null;
-  artifacts: { quantizedModel: string; images: string | null; contactSheet: string | null };
+  /** Top-1 on the real test split of every exported form of the model (evaluation only). */
+  evaluation: (Omit<ModelsEvaluation, 'integerRun'> & { integerImagesPerSecond: number }) | null;
+  artifacts: {
+    quantizedModel: string;
+    integerModel: string;
+    tfjsUint8Model: string;
+    card: string;
+    images: string | null;
+    contactSheet: string | null;
+  };
   peakRssBytes: number;
   tensorsAtEnd: number;
   totalSeconds: number;

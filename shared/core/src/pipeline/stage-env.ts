@@ -1,11 +1,13 @@
 import type { ArtifactRef, ArtifactStore } from '../artifacts/artifact-store.js';
 import type { BackendAttempt } from '../backend/select-backend.js';
 import type { TensorCalibration } from '../calibration/calibrate.js';
+import type { MeanFieldProgress } from '../quantization/mean-field.js';
 import type { SynthesisProgress } from '../synthesis/synthesis-result.js';
 
 export type RunEvent =
   | { kind: 'stage'; stage: string; message: string }
   | { kind: 'synthesis'; progress: SynthesisProgress }
+  | { kind: 'quantizer'; progress: MeanFieldProgress }
   | { kind: 'evaluation'; model: 'fp32' | 'quantized'; done: number; total: number };
 
 /** Where a stage keeps its artifacts and whom it tells about progress. */

@@ -1,0 +1,119 @@
+import type { FoldResult } from '../model/fold-batchnorm.js';
+import { gridSourceResolver, type QuantizationPlan } from '../quantization/quantization-plan.js';
+import type { CardInput } from '../report/quantization-card.js';
+import type { RunReport } from './run-report.js';
+
+/** The quantization card's facts, read off a finished run's report and its plan. */
+export function cardInput(report: RunReport, folding: FoldResult, plan: QuantizationPlan): CardInput {
+  const q = report.quantization;
+  const gridSource = gridSourceResolver(folding.graph);
+  const byName = new Map(folding.graph.nodes.map((n) => [n.name, n]));
+  const edge = (name: string) => {
+    const input = byName.get(name)?.inputs[0];
+    return {
+      name,
+      weightBits: plan.weightBits.get(name) as number,
+      inputBits: (input && plan.activationBits.get(gridSource(input))) || 32,
+    };
+  };
+  const t = q.training;
+  const e = report.evaluation;
+  return {
+    run: {
+      id: null,
+      dfqVersion: report.dfqVersion,
+      startedAt: report.startedAt,
+      backend: report.backend,
+      seed: report.config.seed,
+    },
+    model: {
+      name: report.model.name,
+      params: report.model.params,
+      bytesFp32: q.bytesFp32,
+      layers: report.model.layers,
+    },
+    scheme: {
+      weights: { granularity: 'per-channel', symmetric: true, bits: q.weightBits },
+      activations: { granularity: 'per-tensor', symmetric: false, bits: q.activationBits },
+      firstLayer: edge(plan.firstLayer),
+      lastLayer: edge(plan.lastLayer),
+      foldedBatchNorm: q.foldedBatchNorm,
+      unfoldedBatchNorm: folding.graph.nodes.filter((n) => n.op === 'batchNorm').map((n) => n.name),
+      fusedActivations: q.fusedActivations,
+    },
+    weightQuantizer: {
+      method: q.method,
+      rounding: q.method === 'rtn' ? 'round-half-even' : 'argmax',
+      training: t
+        ? {
+            projection: t.projection,
+            steps: t.steps,
+            batchSize: t.batchSize,
+            images: t.images,
+            learningRate: t.learningRate,
+            beta: { start: t.betaStart, end: t.betaEnd },
+            distillationLoss: `KL(teacher || student) on logits at T = ${t.temperature} + ${t.featureWeight} x relative MSE of every conv/dense output, on synthetic images only`,
+            lossInitial: t.lossInitial,
+            lossFinal: t.lossFinal,
+            changedFromNearest: t.changedFromNearest,
+          }
+        : null,
+    },
+    calibration: {
+      synthesis: report.synthesis.method,
+      images: report.synthesis.images,
+      iterations: report.synthesis.iterations,
+      realData: report.synthesis.method === 'real',
+      rangeEstimator: report.calibration.method,
+    },
+    fineTuning: t
+      ? {
+          kind: 'distillation',
+          images: t.images,
+          steps: t.steps,
+          loss: 'KL on logits + feature MSE to the FP32 model',
+          learningRate: t.learningRate,
+        }
+      : { kind: 'none' },
+    layers: q.layers.map((l) => ({
+      name: l.name,
+      op: l.op,
+      weightBits: l.weightBits,
+      activationBits: l.activationBits,
+      activationRange: l.range,
+      weightMaxAbsError: l.weightMaxAbsError,
+      activationSqnrDb: l.calibrationSqnrDb,
+      accumulator: l.accumulator
+        ? {
+            requestedBits: q.accumulatorBits,
+            bits: l.accumulator.accumulatorBits,
+            reason: l.accumulator.reason,
+            worstCase: l.accumulator.worstCase,
+            observed: l.accumulator.observed,
+            overflows: l.accumulator.overflows,
+            maxLevel: l.accumulator.maxLevel,
+            requestedMaxLevel: l.accumulator.requestedMaxLevel,
+            clippedChannels: l.accumulator.clippedChannels,
+          }
+        : null,
+    })),
+    evaluation: e ? { dataset: e.dataset, samples: e.samples } : null,
+    results: {
+      fp32Accuracy: e?.fp32Accuracy ?? null,
+      fakeQuantAccuracy: e?.quantizedAccuracy ?? null,
+      integerAccuracy: e?.integerAccuracy ?? null,
+      integerAgreement: e?.integerAgreement ?? null,
+      tfjsUint8Accuracy: e?.tfjsUint8Accuracy ?? null,
+      quantizedBytes: q.bytesQuantized,
+      tfjsUint8Bytes: report.model.params,
+    },
+    timings: [
+      { stage: 'synthesis', seconds: report.synthesis.seconds },
+      { stage: 'calibration', seconds: report.calibration.seconds },
+      { stage: 'quantization', seconds: q.seconds },
+      { stage: 'evaluation', seconds: e?.seconds ?? null },
+      { stage: 'total', seconds: report.totalSeconds },
+    ],
+    peakRssBytes: report.peakRssBytes,
+  };
+}

@@ -1,0 +1,97 @@
+import { join } from 'node:path';
+import { evaluateTop1 } from '../data/evaluate.js';
+import { evaluateStockModel } from '../data/evaluate-stock-model.js';
+import { loadFashionMnist } from '../data/fashion-mnist.js';
+import { type IntegerRun, runIntegerOnPixels } from '../integer/evaluate-integer.js';
+import type { IntegerModel } from '../integer/integer-model.js';
+import type { ModelGraph } from '../model/graph.js';
+import { GraphRunner } from '../model/graph-runner.js';
+import { loadStockLayersModel } from '../model/load-stock-model.js';
+import { activationFakeQuant, type QuantizedModel } from '../quantization/quantize-model.js';
+import type { RunConfig } from './run-config.js';
+import { type StageEnv, secondsSince } from './stage-env.js';
+
+export interface ModelsEvaluation {
+  dataset: string;
+  samples: number;
+  fp32Accuracy: number;
+  quantizedAccuracy: number;
+  /** Share of test images on which the fake-quantized model predicts what the FP32 model does. */
+  agreement: number;
+  integerAccuracy: number;
+  /** Share of test images on which the integer model predicts what the fake-quantized model does. */
+  integerAgreement: number;
+  tfjsUint8Accuracy: number;
+  integerRun: IntegerRun;
+  seconds: number;
+}
+
+function agreementOf(a: Int32Array, b: Int32Array): number {
+  let same = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++;
+  return a.length ? same / a.length : 0;
+}
+
+/**
+ * Top-1 on the real test split of the FP32 model, the fake-quantized model, the integer-only
+ * model (from raw pixels, integer ops only) and the stock-TF.js uint8 model. Evaluation only:
+ * nothing here feeds back into quantization.
+ */
+export async function evaluateModels(
+  config: RunConfig,
+  graph: ModelGraph,
+  quantized: QuantizedModel,
+  integer: IntegerModel,
+  uint8ModelDir: string,
+  env: StageEnv,
+): Promise<ModelsEvaluation> {
+  const testSet = await loadFashionMnist(config.evalDir as string, 'test');
+  const samples = Math.min(config.evalLimit ?? testSet.count, testSet.count);
+  env.onEvent({
+    kind: 'stage',
+    stage: 'evaluation',
+    message: `top-1 on ${samples} Fashion-MNIST test images`,
+  });
+  const start = performance.now();
+  const options = (model: 'fp32' | 'quantized') => ({
+    limit: samples,
+    onBatch: (done: number, total: number) => env.onEvent({ kind: 'evaluation', model, done, total }),
+  });
+  const fp32Runner = new GraphRunner(graph);
+  const fp32 = await evaluateTop1(
+    (x) => fp32Runner.predict(x),
+    testSet,
+    graph.normalization,
+    options('fp32'),
+  );
+  fp32Runner.dispose();
+  const qRunner = new GraphRunner(quantized.graph);
+  const fakeQuant = activationFakeQuant(quantized);
+  const q = await evaluateTop1(
+    (x) => qRunner.predict(x, fakeQuant),
+    testSet,
+    graph.normalization,
+    options('quantized'),
+  );
+  qRunner.dispose();
+  const integerRun = await runIntegerOnPixels(integer, testSet, samples, options('quantized').onBatch);
+  let integerCorrect = 0;
+  integerRun.predictions.forEach((p, i) => {
+    if (p === testSet.labels[i]) integerCorrect++;
+  });
+  const stock = await loadStockLayersModel(join(uint8ModelDir, 'model.json'));
+  const uint8 = await evaluateStockModel(stock, testSet, graph.normalization, { limit: samples });
+  stock.dispose();
+  return {
+    dataset: 'fashion-mnist/t10k',
+    samples,
+    fp32Accuracy: fp32.accuracy,
+    quantizedAccuracy: q.accuracy,
+    agreement: agreementOf(q.predictions, fp32.predictions),
+    integerAccuracy: samples ? integerCorrect / samples : 0,
+    integerAgreement: agreementOf(integerRun.predictions, q.predictions),
+    tfjsUint8Accuracy: uint8.accuracy,
+    integerRun,
+    seconds: secondsSince(start),
+  };
+}
