@@ -143,6 +143,6 @@ export function reproducible(r: Record<string, any>) {
     synthesis: { ...r.synthesis, seconds: undefined, imagesPerSecond: undefined },
     calibration: { ...r.calibration, seconds: undefined },
     quantization: { ...r.quantization, seconds: undefined },
-    evaluation: { ...r.evaluation, seconds: undefined },
+    evaluation: { ...r.evaluation, seconds: undefined, integerImagesPerSecond: undefined },
   };
 }
