@@ -49,6 +49,28 @@ describe('GraphRunner', () => {
     runner.dispose();
   });
 
+  it('releasing intermediates early changes no value and keeps far fewer tensors alive', () => {
+    const runner = new GraphRunner(graph);
+    const taps = new Set(['stem_conv', 'layer2_0_add']);
+    tf.tidy(() => {
+      const before = tf.memory().numTensors;
+      const kept = runner.run(input, { taps });
+      const keptAlive = tf.memory().numTensors - before;
+      const mid = tf.memory().numTensors;
+      const released = runner.run(input, { taps, releaseEarly: true });
+      const releasedAlive = tf.memory().numTensors - mid;
+      expect(maxAbsDiff(kept.output, released.output)).toBe(0);
+      for (const name of taps)
+        expect(maxAbsDiff(kept.taps.get(name) as tf.Tensor, released.taps.get(name) as tf.Tensor)).toBe(0);
+      // Output and taps survive; the other ~40 intermediates of the forward pass do not.
+      expect(releasedAlive).toBeLessThanOrEqual(taps.size + 1);
+      expect(keptAlive).toBeGreaterThan(20);
+    });
+    // The caller's input is never disposed by the release.
+    expect(input.isDisposed).toBe(false);
+    runner.dispose();
+  });
+
   it('returns tapped intermediate outputs', () => {
     const runner = new GraphRunner(graph);
     tf.tidy(() => {

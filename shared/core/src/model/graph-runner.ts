@@ -14,6 +14,12 @@ export interface RunOptions {
    */
   kernels?: ReadonlyMap<string, tf.Tensor>;
   biases?: ReadonlyMap<string, tf.Tensor>;
+  /**
+   * Dispose each node's intermediates and output as soon as nothing downstream needs them, so
+   * memory holds a few activations instead of the whole forward pass. Only for inference: a
+   * gradient needs the intermediates kept.
+   */
+  releaseEarly?: boolean;
 }
 
 export interface RunResult {
@@ -82,16 +88,20 @@ export class GraphRunner {
   run(input: tf.Tensor, options: RunOptions = {}): RunResult {
     const values = new Map<string, tf.Tensor>();
     const taps = new Map<string, tf.Tensor>();
-    for (const node of this.graph.nodes) {
+    const release = options.releaseEarly ? this.releaser(input, values, options.taps) : null;
+    for (const [index, node] of this.graph.nodes.entries()) {
       const args = node.inputs.map((name) => {
         const v = values.get(name);
         if (!v) throw new Error(`node ${node.name} reads ${name} before it is computed`);
         return v;
       });
-      let out = this.evaluate(node, node.op === 'input' ? [input] : args, options);
-      if (options.transform) out = options.transform(node, out);
-      values.set(node.name, out);
-      if (options.taps?.has(node.name)) taps.set(node.name, out);
+      const compute = () => {
+        const out = this.evaluate(node, node.op === 'input' ? [input] : args, options);
+        return options.transform ? options.transform(node, out) : out;
+      };
+      values.set(node.name, release ? tf.tidy(compute) : compute());
+      if (options.taps?.has(node.name)) taps.set(node.name, values.get(node.name) as tf.Tensor);
+      release?.(index);
     }
     const output = values.get(this.graph.outputName);
     if (!output) throw new Error(`output ${this.graph.outputName} was never computed`);
@@ -100,7 +110,28 @@ export class GraphRunner {
 
   /** Logits (or the model's final activation) for a batch; the caller owns the result. */
   predict(input: tf.Tensor, transform?: RunOptions['transform']): tf.Tensor {
-    return tf.tidy(() => this.run(input, transform ? { transform } : {}).output);
+    return tf.tidy(() => this.run(input, { releaseEarly: true, ...(transform ? { transform } : {}) }).output);
+  }
+
+  /**
+   * After node `index` ran: disposes every value whose last reader was that node, unless it is the
+   * caller's input, a tap, the output, or the same tensor another live name still holds (linear
+   * activations and identities pass their input through).
+   */
+  private releaser(input: tf.Tensor, values: Map<string, tf.Tensor>, taps?: ReadonlySet<string>) {
+    const lastReader = new Map<string, number>();
+    this.graph.nodes.forEach((node, i) => {
+      for (const name of node.inputs) lastReader.set(name, i);
+    });
+    return (index: number) => {
+      for (const [name, at] of lastReader) {
+        if (at !== index || name === this.graph.outputName || taps?.has(name)) continue;
+        const t = values.get(name);
+        values.delete(name);
+        if (!t || t === input || [...values.values()].includes(t)) continue;
+        t.dispose();
+      }
+    };
   }
 
   private evaluate(node: GraphNode, args: tf.Tensor[], options: RunOptions): tf.Tensor {

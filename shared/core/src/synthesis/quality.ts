@@ -29,7 +29,7 @@ export function predictWithFeatures(runner: GraphRunner, images: tf.Tensor4D, ba
     const size = Math.min(batchSize, n - start);
     const [cls, conf, feat] = tf.tidy(() => {
       const batch = images.slice([start, 0, 0, 0], [size, -1, -1, -1]);
-      const { output, taps } = runner.run(batch, { taps: new Set([feature]) });
+      const { output, taps } = runner.run(batch, { taps: new Set([feature]), releaseEarly: true });
       const probs = tf.softmax(output);
       return [probs.argMax(-1), probs.max(-1), (taps.get(feature) as tf.Tensor).reshape([size, -1])];
     });
@@ -77,7 +77,7 @@ export function bnLossPerLayer(runner: GraphRunner, images: tf.Tensor4D): Record
   const targets = bnTargets(runner.graph);
   try {
     return tf.tidy(() => {
-      const { taps } = runner.run(images, { taps: new Set(targets.map((t) => t.tap)) });
+      const { taps } = runner.run(images, { taps: new Set(targets.map((t) => t.tap)), releaseEarly: true });
       return Object.fromEntries(
         targets.map((t) => [
           t.layer,
