@@ -1,10 +1,7 @@
 import type { BackendRequest } from '../backend/select-backend.js';
 import type { AccumulatorBits } from '../quantization/accumulator-fit.js';
+import type { WeightQuantizer } from '../quantization/build-quantized-model.js';
 import type { SynthesisMethod } from '../synthesis/synthesis-result.js';
-
-/** rtn: round-to-nearest PTQ; pmf: proximal mean-field; pgd: projected gradient descent (sparsemax). */
-export type WeightQuantizer = 'rtn' | 'pmf' | 'pgd';
-export const WEIGHT_QUANTIZERS: readonly WeightQuantizer[] = ['rtn', 'pmf', 'pgd'];
 
 export interface RunConfig {
   modelPath: string;

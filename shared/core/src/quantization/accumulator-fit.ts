@@ -54,7 +54,7 @@ export function worstCaseAccumulator(
   return high.map((h, c) => Math.max(h, low[c] as number));
 }
 
-/** Largest level L' < L whose re-rounded channel (scale max|w| / L') fits the limit, or 0 if none. */
+/** Largest level L' < L, down to minLevel, whose re-rounded channel (scale max|w| / L') fits the limit; null if none. */
 function largestFittingLevel(
   values: number[],
   bits: number,

@@ -12,8 +12,12 @@ import {
 import type { QuantizationPlan } from './quantization-plan.js';
 import { type LearnedWeights, type QuantizedModel, quantizeModel } from './quantize-model.js';
 
+/** rtn: round-to-nearest PTQ; pmf: proximal mean-field; pgd: projected gradient descent (sparsemax). */
+export type WeightQuantizer = 'rtn' | 'pmf' | 'pgd';
+export const WEIGHT_QUANTIZERS: readonly WeightQuantizer[] = ['rtn', 'pmf', 'pgd'];
+
 export interface WeightQuantizationOptions {
-  quantizer: 'rtn' | 'pmf' | 'pgd';
+  quantizer: WeightQuantizer;
   steps: number;
   accumulatorBits: AccumulatorBits;
   seed: number;
