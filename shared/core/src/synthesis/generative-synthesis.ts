@@ -23,72 +23,7 @@ function sameClassSimilarity(features: tf.Tensor, labels: tf.Tensor1D, classes: 
 
 import type { SynthesisProgress, SynthesisResult } from './synthesis-result.js';
 
-interface Trial {
-  targetConfidence?: number;
-  labelSmoothing?: number;
-  randomConfidence?: [number, number];
-  diversityMode?: 'similarity' | 'margin' | 'modeSeeking';
-  similarityMargin?: number;
-}
-
-function classTerm(
-  output: tf.Tensor2D,
-  labels: tf.Tensor1D,
-  classes: number,
-  trial: Trial,
-  seed: number,
-): tf.Scalar {
-  return tf.tidy(() => {
-    const oneHot = tf.oneHot(labels, classes).toFloat();
-    const logp = tf.logSoftmax(output);
-    if (trial.randomConfidence) {
-      const [lo, hi] = trial.randomConfidence;
-      const p = tf.randomUniform([output.shape[0], 1], lo, hi, 'float32', seed + 17);
-      const soft = oneHot.mul(p).add(oneHot.neg().add(1).mul(p.neg().add(1).div(classes - 1)));
-      return soft.mul(logp).sum(-1).neg().mean() as tf.Scalar;
-    }
-    if (trial.labelSmoothing) {
-      const s = trial.labelSmoothing;
-      const soft = oneHot.mul(1 - s).add(s / classes);
-      return soft.mul(logp).sum(-1).neg().mean() as tf.Scalar;
-    }
-    const ce = oneHot.mul(logp).sum(-1).neg();
-    if (trial.targetConfidence) return ce.sub(-Math.log(trial.targetConfidence)).relu().mean() as tf.Scalar;
-    return ce.mean() as tf.Scalar;
-  });
-}
-
-function diversityTerm(
-  features: tf.Tensor,
-  z: tf.Tensor2D,
-  labels: tf.Tensor1D,
-  classes: number,
-  trial: Trial,
-): tf.Scalar {
-  const mode = trial.diversityMode ?? 'similarity';
-  if (mode === 'similarity') return sameClassSimilarity(features, labels, classes);
-  return tf.tidy(() => {
-    const n = features.shape[0] as number;
-    const flat = features.reshape([n, -1]);
-    const unit = flat.div(flat.norm('euclidean', 1, true).add(1e-8));
-    const similarity = tf.matMul(unit, unit, false, true);
-    const oneHot = tf.oneHot(labels, classes).toFloat();
-    const sameClass = tf.matMul(oneHot, oneHot, false, true).sub(tf.eye(n));
-    const pairs = sameClass.sum().maximum(1);
-    if (mode === 'margin') {
-      const m = trial.similarityMargin ?? 0.95;
-      return similarity.sub(m).relu().mul(sameClass).sum().div(pairs) as tf.Scalar;
-    }
-    // Mode seeking (MSGAN): feature distance over latent distance, for pairs of one class.
-    const distance = similarity.neg().add(1);
-    const zz = z.square().sum(1, true);
-    const zDistance = zz.add(zz.transpose()).sub(tf.matMul(z, z, false, true).mul(2)).relu().div(z.shape[1]).add(1e-8).sqrt();
-    const ratio = distance.div(zDistance.add(tf.eye(n)));
-    return ratio.add(1e-4).log().neg().mul(sameClass).sum().div(pairs) as tf.Scalar;
-  });
-}
-
-export interface GenerativeOptions extends Trial {
+export interface GenerativeOptions {
   images: number;
   /** Generator training steps (ignored when `generator` weights are given). */
   iterations: number;
@@ -133,8 +68,6 @@ export async function synthesizeGenerative(
         'lacks (no Conv2DBackpropFilter); use --backend native (or cpu, much slower), or --synth direct',
     );
   }
-  const trial = process.env.DFQ_GEN_TRIAL ? JSON.parse(process.env.DFQ_GEN_TRIAL) : {};
-  options = { ...options, ...trial };
   const [height, width, channels] = inputNode(graph).shape as [number, number, number];
   const classes = classCount(graph);
   const latent = options.latent ?? 64;
@@ -178,7 +111,7 @@ export async function synthesizeGenerative(
             ]);
           }
           const { output, taps: seen } = runner.run(x, { taps });
-          const ce = classTerm(output as tf.Tensor2D, labels, classes, options, options.seed * 100_003 + step);
+          const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), output);
           let bn: tf.Scalar = tf.scalar(0);
           targets.forEach((t, i) => {
             const { mean, variance } = channelMoments(seen.get(t.tap) as tf.Tensor);
@@ -195,7 +128,7 @@ export async function synthesizeGenerative(
                 ),
             );
           });
-          const diversity = diversityTerm(seen.get(feature) as tf.Tensor, z, labels, classes, options);
+          const diversity = sameClassSimilarity(seen.get(feature) as tf.Tensor, labels, classes);
           return ce.add(bn.mul(bnWeight / targets.length)).add(diversity.mul(diversityWeight)) as tf.Scalar;
         },
         true,
