@@ -12,7 +12,7 @@ import { GraphRunner } from '../model/graph-runner.js';
 import { loadModel } from '../model/load-model.js';
 import { noiseImages, realImages } from '../synthesis/baseline-images.js';
 import { DIRECT_PRESET, synthesizeDirect, ZEROQ_PRESET } from '../synthesis/direct-synthesis.js';
-import { synthesizeGenerative } from '../synthesis/generative-synthesis.js';
+import { GENERATIVE_TRAINING, synthesizeGenerative } from '../synthesis/generative-synthesis.js';
 import { generatorKey, loadGenerator, saveGenerator } from '../synthesis/generator-cache.js';
 import { classCount } from '../synthesis/labels.js';
 import { bnLossPerLayer, predictWithFeatures, withinClassDiversity } from '../synthesis/quality.js';
@@ -64,7 +64,7 @@ async function makeImages(
         seed: config.seed,
         learningRate: GENERATOR_LEARNING_RATE,
         batch: config.synthBatchSize,
-        version: 1,
+        ...GENERATIVE_TRAINING,
       };
       const key = generatorKey(graph, settings);
       const dir = generatorCacheDir(config);
