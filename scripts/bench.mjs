@@ -220,7 +220,7 @@ function renderQuantizer([run]) {
     `${run.images} ${run.method}-synthesized images (${run.synthesisSeconds.toFixed(0)} s on ${run.backend}) serve calibration (${run.rows[0]?.calibration} ranges) and the`,
     'pmf/pgd distillation; no real image reaches the quantizer. Full Fashion-MNIST test split; BN folded, residual adds quantized,',
     `first and last layers at 8 bits. FP32: ${pct(fp32)}. Overflows are counted by the integer executor over the synthetic and test images.`,
-    'All settings run in one process in turn, so peak memory is that process\'s peak so far (it only grows down the table).',
+    "All settings run in one process in turn, so peak memory is that process's peak so far (it only grows down the table).",
     '',
     '| setting | fake-quantized top-1 | vs FP32 | integer top-1 | integer = fake-quant | stock TF.js uint8 | accumulators (16-bit layers) | overflows | size | quantizer time | peak memory |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
