@@ -67,8 +67,12 @@ export async function buildQuantizedModel(
     const { seed: _seed, ...stated } = settings;
     training = { ...stated, ...figures, images: images.shape[0] };
   }
-  const trained = learned ? quantizeModel(folded, plan, ranges, learned) : nearest;
-  const fit = fitAccumulators(folded, trained, options.accumulatorBits);
+  // The fit reads only integer weights and activation grids; the grids do not depend on the weights.
+  const fit = fitAccumulators(
+    folded,
+    learned ? { ...nearest, weights: new Map(learned.weights) } : nearest,
+    options.accumulatorBits,
+  );
   const model = quantizeModel(folded, plan, ranges, {
     weights: fit.weights,
     biases: learned?.biases ?? new Map(),
