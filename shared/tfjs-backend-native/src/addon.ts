@@ -119,6 +119,8 @@ export interface NativeAddon {
   setThreads(threads: number): void;
   /** Makes malloc keep freed memory for reuse (see native/addon.cc); true if it took effect. */
   tuneAllocator(): boolean;
+  /** Detaches `buffer`, freeing its memory at once; false if it cannot be detached. */
+  release(buffer: ArrayBuffer): boolean;
 }
 
 export type AddonLoad = { ok: true; addon: NativeAddon } | { ok: false; reason: string };

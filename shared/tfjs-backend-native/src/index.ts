@@ -47,7 +47,11 @@ function register(priority: number): RegisterResult {
   load.addon.tuneAllocator();
   // Another copy of this module (e.g. a second build) may already have registered the backend.
   if (tf.findBackendFactory(NATIVE_BACKEND_NAME) == null) {
-    tf.registerBackend(NATIVE_BACKEND_NAME, () => new NativeBackend(), priority);
+    tf.registerBackend(
+      NATIVE_BACKEND_NAME,
+      () => new NativeBackend((buffer) => load.addon.release(buffer)),
+      priority,
+    );
   }
   const overrides = new Map(nativeKernels.map((k) => [k.kernelName, k]));
   for (const config of tf.getKernelsForBackend('cpu')) {

@@ -4,6 +4,8 @@ import type { KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@
 import type { NativeAddon } from '../addon.js';
 import { countCall } from './stats.js';
 
+export { allocOutput } from '../output-memory.js';
+
 /** A kernel call as the 'native' backend receives it. */
 export interface KernelArgs<I = NamedTensorInfoMap, A = NamedAttrMap> {
   inputs: I;
@@ -41,15 +43,6 @@ export function floatValues(backend: MathBackendCPU, t: TensorInfo): Float32Arra
   if (t.dtype !== 'float32') return null;
   const values = backend.data.get(t.dataId).values;
   return values instanceof Float32Array ? values : null;
-}
-
-/**
- * An output array for a kernel that writes every element: uninitialised memory, skipping the zeroing a
- * Float32Array gets (with the allocator tuned at registration, it is recycled heap memory, so this also
- * avoids page faults; see tuneAllocator in native/addon.cc).
- */
-export function allocOutput(size: number): Float32Array {
-  return new Float32Array(Buffer.allocUnsafeSlow(size * Float32Array.BYTES_PER_ELEMENT).buffer, 0, size);
 }
 
 export function sizeOf(shape: readonly number[]): number {
