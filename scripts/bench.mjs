@@ -65,9 +65,11 @@ const SECTIONS = {
     return [JSON.parse(out.toString())];
   },
   synthesis() {
-    // Step 4: calibration images from each method, 256 of them, at three bit widths and five estimators.
-    return ['generative', 'direct', 'zeroq', 'noise', 'real'].map((method) => {
-      console.error(`bench: synthesis: ${method}`);
+    // Step 4: calibration images from each method, 256 of them, at three bit widths and five estimators;
+    // then generative and direct again from two more seeds at W4A4, where one image set's luck is
+    // as large as the differences between methods.
+    const run = (method, seed, bits) => {
+      console.error(`bench: synthesis: ${method} seed ${seed}`);
       const out = execFileSync(
         'node',
         [
@@ -75,12 +77,18 @@ const SECTIONS = {
           method,
           '256',
           method === 'generative' ? '300' : '200',
-          join(OUT, `synthesis-${method}`),
+          join(OUT, `synthesis-${method}-${seed}`),
+          String(seed),
+          bits,
         ],
         { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 2 ** 20 },
       );
       return JSON.parse(out.toString());
-    });
+    };
+    const full = ['generative', 'direct', 'zeroq', 'noise', 'real'].map((m) => run(m, 1, '8/8,4/8,4/4'));
+    const seeds = (process.env.BENCH_SYNTH_SEEDS ?? '2,3').split(',').filter(Boolean).map(Number);
+    const repeats = ['generative', 'direct'].flatMap((m) => seeds.map((seed) => run(m, seed, '4/4')));
+    return [...full, ...repeats];
   },
   quantizer() {
     // Step 5: rtn vs pmf/pgd, ternary and binary weights, 16-bit accumulators, integer executor.
@@ -176,7 +184,8 @@ function renderBackends(rows) {
   return lines.join('\n');
 }
 
-function renderSynthesis(runs) {
+function renderSynthesis(allRuns) {
+  const runs = allRuns.filter((r) => (r.seed ?? 1) === 1);
   const lines = [
     '## Step 4: calibration images, by method (256 images each, full test split)',
     '',
@@ -209,7 +218,41 @@ function renderSynthesis(runs) {
       `| ${run.method} | ${run.backend} | ${s.seconds.toFixed(1)} s${s.generator ? (s.generator.reused ? ' (generator reused)' : ` (${s.generator.trainingSteps} generator steps)`) : ''} | ${s.imagesPerSecond.toFixed(1)} | ${mib(run.peakRssBytes)} | ${s.targetAgreement === null ? 'n/a' : pct(s.targetAgreement)} | ${s.diversity.toFixed(3)} (${s.realDiversity?.toFixed(3) ?? '?'}) | ${s.lossFinal === null ? 'n/a' : s.lossFinal.toFixed(4)} |`,
     );
   }
+  lines.push(...renderSeedSpread(allRuns));
   return lines.join('\n');
+}
+
+/** W4A4 accuracy per estimator over every seed measured, for the methods run from several seeds. */
+function renderSeedSpread(allRuns) {
+  const methods = [...new Set(allRuns.filter((r) => (r.seed ?? 1) !== 1).map((r) => r.method))];
+  if (methods.length === 0) return [];
+  const w4a4 = (run, calibration) =>
+    run.rows.find((r) => r.weightBits === 4 && r.activationBits === 4 && r.calibration === calibration)
+      ?.accuracy;
+  const stats = (values) => {
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, values.length - 1));
+    return `${(100 * mean).toFixed(2)}% ± ${(100 * sd).toFixed(2)}`;
+  };
+  const estimators = ['minmax', 'percentile', 'mse', 'kl', 'bn'];
+  const lines = [
+    '',
+    'W4A4 from several seeds (each seed synthesizes its own 256 images; generative trains its own generator):',
+    'mean ± standard deviation over seeds, full test split.',
+    '',
+    `| images | seeds | ${estimators.join(' | ')} | best per seed |`,
+    `|---|---|${estimators.map(() => '---|').join('')}---|`,
+  ];
+  for (const method of methods) {
+    const seeded = allRuns.filter((r) => r.method === method);
+    const best = seeded.map((run) =>
+      Math.max(...estimators.filter((e) => e !== 'minmax').map((e) => w4a4(run, e) ?? 0)),
+    );
+    lines.push(
+      `| ${method} | ${seeded.map((r) => r.seed ?? 1).join(', ')} | ${estimators.map((e) => stats(seeded.map((run) => w4a4(run, e) ?? 0))).join(' | ')} | ${stats(best)} |`,
+    );
+  }
+  return lines;
 }
 
 function renderQuantizer([run]) {
