@@ -66,8 +66,8 @@ const SECTIONS = {
   },
   synthesis() {
     // Step 4: calibration images from each method, 256 of them, at three bit widths and five estimators;
-    // then generative and direct again from two more seeds at W4A4, where one image set's luck is
-    // as large as the differences between methods.
+    // then generative and direct again from more seeds (BENCH_SYNTH_SEEDS, default 2,3) at W4A4, where
+    // one image set's luck is as large as the differences between methods.
     const run = (method, seed, bits) => {
       console.error(`bench: synthesis: ${method} seed ${seed}`);
       const out = execFileSync(
@@ -223,7 +223,8 @@ function renderSynthesis(allRuns) {
 }
 
 /** W4A4 accuracy per estimator over every seed measured, for the methods run from several seeds. */
-function renderSeedSpread(allRuns) {
+function renderSeedSpread(measured) {
+  const allRuns = measured.filter((r) => !r.skipped);
   const methods = [...new Set(allRuns.filter((r) => (r.seed ?? 1) !== 1).map((r) => r.method))];
   if (methods.length === 0) return [];
   const w4a4 = (run, calibration) =>
