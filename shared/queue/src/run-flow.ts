@@ -79,10 +79,15 @@ export class RunStatusReader {
   async status(run: RunRecord): Promise<RunStatus> {
     const stages: StageStatus[] = [];
     for (const stage of STAGES) {
-      const job = await this.queues[stage].getJob(stageJobId(run.runId, stage));
+      const id = stageJobId(run.runId, stage);
+      // State before data: BullMQ writes failedReason and moves the job to failed in one script, so
+      // a job already seen as failed has its reason in the data read next. The other order could
+      // read the data just before the failure and report a failed run without its reason.
+      const queueState = await this.queues[stage].getJobState(id);
+      const job = await this.queues[stage].getJob(id);
       stages.push({
         stage,
-        state: job ? await job.getState() : 'missing',
+        state: job ? queueState : 'missing',
         progress: job?.progress ?? null,
         attempts: job?.attemptsMade ?? 0,
         failedReason: job?.failedReason ?? null,
