@@ -46,6 +46,7 @@ function summary(report) {
     totalSeconds: report.totalSeconds,
     peakRssBytes: report.peakRssBytes,
     measuredAt: new Date().toISOString(),
+    cpuModel: cpus()[0]?.model,
   };
 }
 
@@ -150,6 +151,8 @@ function renderKernels([run]) {
     '## Step 2: convolution kernels, GFLOP/s at batch 64 (forward / backprop-input / backprop-filter)',
     '',
     `native: oneDNN ${run.native?.version ?? '?'} (${run.native?.isa ?? '?'}, ${run.native?.cpuRuntime ?? '?'}, ${run.native?.threads ?? '?'} threads). wasm has no Conv2DBackpropFilter (n/a).`,
+    "PyTorch figures are the Step 2 issue's, measured on one of these 2-core machines whose CPU model it does not give;",
+    'machines of this kind differ in CPU (see the machine line below), so the last column is indicative only.',
     '',
     '| layer | input | native | wasm | cpu | PyTorch CPU forward | native / PyTorch |',
     '|---|---|---|---|---|---|---|',
@@ -172,13 +175,15 @@ function renderBackends(rows) {
     '## Step 2: the Step 1 W8A8 run end to end, by backend',
     '',
     'Default settings (64 images, 200 direct-synthesis iterations, min-max), full test split, one process each.',
+    'Evaluation covers the FP32 and fake-quantized models, and since Step 5 (rows measured from 2026-12-04) also',
+    'the integer-only and stock-TF.js uint8 models, so newer rows do twice the evaluation work of older ones.',
     '',
-    '| backend | synthesis | evaluation (2 x 10,000 images) | total | speed-up vs cpu | W8A8 top-1 | peak memory | measured |',
+    '| backend | synthesis | evaluation (10,000 test images per model) | total | speed-up vs cpu | W8A8 top-1 | peak memory | measured |',
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.backend} | ${r.synthesisSeconds.toFixed(1)} s | ${r.evaluationSeconds.toFixed(1)} s | ${r.totalSeconds.toFixed(1)} s | ${cpu ? `${(cpu.totalSeconds / r.totalSeconds).toFixed(1)}x` : ''} | ${pct(r.quantizedAccuracy)} | ${mib(r.peakRssBytes)} | ${r.measuredAt?.slice(0, 16) ?? ''} |`,
+      `| ${r.backend} | ${r.synthesisSeconds.toFixed(1)} s | ${r.evaluationSeconds.toFixed(1)} s | ${r.totalSeconds.toFixed(1)} s | ${cpu ? `${(cpu.totalSeconds / r.totalSeconds).toFixed(1)}x` : ''} | ${pct(r.quantizedAccuracy)} | ${mib(r.peakRssBytes)} | ${r.measuredAt?.slice(0, 10) ?? ''}${r.cpuModel ? `, ${r.cpuModel}` : ''} |`,
     );
   }
   return lines.join('\n');
