@@ -359,8 +359,8 @@ Napi::Value SetThreads(const Napi::CallbackInfo &info) {
 // fresh and unmaps them when freed, so each output costs page faults that take as long as the
 // convolution that fills it. Blocks up to 32 MB (glibc's maximum) now come from the heap. The heap is
 // trimmed when 32 MB lie free at its top: a 512 MB threshold made direct synthesis 18% faster (54 vs
-// 64 s) but kept ~30 MB more resident, which put a native run's peak above the cpu backend's (473 vs
-// 470 MiB); at 32 MB it peaks at ~445 MiB.
+// 64 s on the default W8A8 run) but kept ~30 MB more resident (peak 471-479 vs 443 MiB), which is
+// above what the cpu backend peaks at on that run (463-470 MiB).
 Napi::Value TuneAllocator(const Napi::CallbackInfo &info) {
   const bool ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 32 << 20) == 1;
   return Napi::Boolean::New(info.Env(), ok);

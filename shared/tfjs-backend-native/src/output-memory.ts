@@ -2,8 +2,9 @@
  * Memory of kernel outputs, freed the moment the last tensor using it is disposed.
  *
  * A tensor's array is otherwise freed only when V8 collects it. Native kernels allocate output
- * arrays so fast that collection lags tens of MB behind (measured: peak RSS of direct synthesis fell
- * from ~480 to ~440 MiB when garbage was collected every 20 ms), which made a native run peak higher
+ * arrays so fast that collection lags tens of MB behind (bench/synthesis-memory.mjs: before this, peak
+ * RSS of direct synthesis fell from ~480 to ~440 MiB when garbage was collected every 20 ms; now it
+ * is ~427 MiB either way), which made a native run peak higher
  * than the same run on the slower cpu backend. Only arrays allocated here are ever freed early: one a
  * user handed to tf.tensor() stays theirs, and reads of ours return copies, so nothing outside the
  * backend can hold an array that is later detached.
