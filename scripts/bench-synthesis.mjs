@@ -14,9 +14,8 @@ import {
   calibrateStage,
   DEFAULT_CONFIG,
   DEFAULT_FASHION_MNIST_DIR,
-  evaluateTop1,
+  evaluateGraphTop1,
   foldBatchNorm,
-  GraphRunner,
   loadFashionMnist,
   loadModel,
   planQuantization,
@@ -55,19 +54,17 @@ async function quantizedAccuracy(config, calibration) {
     accumulatorBits: config.accumulatorBits,
     seed: config.seed,
   });
-  const runner = new GraphRunner(built.model.graph);
-  const result = await evaluateTop1(
-    (x) => runner.predict(x, activationFakeQuant(built.model)),
+  const result = await evaluateGraphTop1(
+    built.model.graph,
     testSet,
     graph.normalization,
+    {},
+    activationFakeQuant(built.model),
   );
-  runner.dispose();
   return result.accuracy;
 }
 
-const fp32Runner = new GraphRunner(graph);
-const fp32 = (await evaluateTop1((x) => fp32Runner.predict(x), testSet, graph.normalization)).accuracy;
-fp32Runner.dispose();
+const fp32 = (await evaluateGraphTop1(graph, testSet, graph.normalization)).accuracy;
 
 const rows = [];
 for (const [w, a] of bits.split(',').map((b) => b.split('/').map(Number))) {

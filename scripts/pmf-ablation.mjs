@@ -47,14 +47,13 @@ const test = await core.loadFashionMnist(
   'test',
 );
 async function acc(q) {
-  const r = new core.GraphRunner(q.graph);
-  const a = await core.evaluateTop1(
-    (x) => r.predict(x, core.activationFakeQuant(q)),
+  const a = await core.evaluateGraphTop1(
+    q.graph,
     test,
     graph.normalization,
     { limit: +evalN },
+    core.activationFakeQuant(q),
   );
-  r.dispose();
   return a.accuracy;
 }
 const rtn = core.quantizeModel(folding.graph, plan, ranges);

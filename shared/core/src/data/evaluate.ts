@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { InputNormalization } from '../model/graph.js';
+import type { InputNormalization, ModelGraph } from '../model/graph.js';
+import { GraphRunner, type RunOptions } from '../model/graph-runner.js';
 import type { LabelledImages } from './fashion-mnist.js';
 import { normalizedBatch } from './normalize.js';
 
@@ -15,11 +16,17 @@ export interface Accuracy {
  * Top-1 accuracy of `predict` on a labelled set, in fixed-size batches so memory stays flat
  * however large the set is.
  */
+export interface EvaluateOptions {
+  batchSize?: number;
+  limit?: number;
+  onBatch?: (done: number, total: number) => void;
+}
+
 export async function evaluateTop1(
   predict: (x: tf.Tensor4D) => tf.Tensor,
   set: LabelledImages,
   norm: InputNormalization,
-  options: { batchSize?: number; limit?: number; onBatch?: (done: number, total: number) => void } = {},
+  options: EvaluateOptions = {},
 ): Promise<Accuracy> {
   const total = Math.min(options.limit ?? set.count, set.count);
   const batchSize = options.batchSize ?? 250;
@@ -35,4 +42,23 @@ export async function evaluateTop1(
     options.onBatch?.(end, total);
   }
   return { samples: total, correct, accuracy: total === 0 ? 0 : correct / total, predictions };
+}
+
+/**
+ * Top-1 of a model graph on a labelled set; `transform` rewrites each node's output (e.g. activation
+ * fake quantization). The graph's runner is released afterwards.
+ */
+export async function evaluateGraphTop1(
+  graph: ModelGraph,
+  set: LabelledImages,
+  norm: InputNormalization,
+  options: EvaluateOptions = {},
+  transform?: RunOptions['transform'],
+): Promise<Accuracy> {
+  const runner = new GraphRunner(graph);
+  try {
+    return await evaluateTop1((x) => runner.predict(x, transform), set, norm, options);
+  } finally {
+    runner.dispose();
+  }
 }

@@ -1,11 +1,10 @@
 import { join } from 'node:path';
-import { evaluateTop1 } from '../data/evaluate.js';
+import { evaluateGraphTop1 } from '../data/evaluate.js';
 import { evaluateStockModel } from '../data/evaluate-stock-model.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { type IntegerRun, runIntegerOnPixels } from '../integer/evaluate-integer.js';
 import type { IntegerModel } from '../integer/integer-model.js';
 import type { ModelGraph } from '../model/graph.js';
-import { GraphRunner } from '../model/graph-runner.js';
 import { loadStockLayersModel } from '../model/load-stock-model.js';
 import { activationFakeQuant, type QuantizedModel } from '../quantization/quantize-model.js';
 import type { RunConfig } from './run-config.js';
@@ -57,23 +56,14 @@ export async function evaluateModels(
     limit: samples,
     onBatch: (done: number, total: number) => env.onEvent({ kind: 'evaluation', model, done, total }),
   });
-  const fp32Runner = new GraphRunner(graph);
-  const fp32 = await evaluateTop1(
-    (x) => fp32Runner.predict(x),
-    testSet,
-    graph.normalization,
-    options('fp32'),
-  );
-  fp32Runner.dispose();
-  const qRunner = new GraphRunner(quantized.graph);
-  const fakeQuant = activationFakeQuant(quantized);
-  const q = await evaluateTop1(
-    (x) => qRunner.predict(x, fakeQuant),
+  const fp32 = await evaluateGraphTop1(graph, testSet, graph.normalization, options('fp32'));
+  const q = await evaluateGraphTop1(
+    quantized.graph,
     testSet,
     graph.normalization,
     options('quantized'),
+    activationFakeQuant(quantized),
   );
-  qRunner.dispose();
   const integerRun = await runIntegerOnPixels(integer, testSet, samples, options('quantized').onBatch);
   let integerCorrect = 0;
   integerRun.predictions.forEach((p, i) => {
