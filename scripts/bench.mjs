@@ -228,8 +228,7 @@ function renderSynthesis(allRuns) {
 }
 
 /** W4A4 accuracy per estimator over every seed measured, for the methods run from several seeds. */
-function renderSeedSpread(measured) {
-  const allRuns = measured.filter((r) => !r.skipped);
+function renderSeedSpread(allRuns) {
   const methods = [...new Set(allRuns.filter((r) => (r.seed ?? 1) !== 1).map((r) => r.method))];
   if (methods.length === 0) return [];
   const w4a4 = (run, calibration) =>
@@ -304,11 +303,8 @@ const RENDER = {
 
 const results = existsSync(JSON_PATH) ? JSON.parse(readFileSync(JSON_PATH, 'utf8')) : {};
 mkdirSync(OUT, { recursive: true });
-// Sections are re-measured one at a time, possibly on different machines: each keeps its own.
-for (const name of Object.keys(SECTIONS)) {
-  if (results[name] && !results[name].machine && results.machine) results[name].machine = results.machine;
-}
-results.machine = {
+// Sections are re-measured one at a time, possibly on different machines: each records its own.
+const machine = {
   cpus: cpus().length,
   cpuModel: cpus()[0]?.model,
   memoryBytes: totalmem(),
@@ -316,12 +312,9 @@ results.machine = {
 };
 for (const [name, measure] of Object.entries(SECTIONS)) {
   if (only.length > 0 && !only.includes(name)) continue;
-  results[name] = {
-    measuredAt: new Date().toISOString(),
-    machine: results.machine,
-    rows: measure(results[name]?.rows),
-  };
+  results[name] = { measuredAt: new Date().toISOString(), machine, rows: measure(results[name]?.rows) };
 }
+delete results.machine; // superseded by the per-section record
 writeFileSync(JSON_PATH, `${JSON.stringify(results, null, 2)}\n`);
 
 const md = [

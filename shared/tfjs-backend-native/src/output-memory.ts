@@ -1,13 +1,12 @@
 /**
  * Memory of kernel outputs, freed the moment the last tensor using it is disposed.
  *
- * A tensor's array is otherwise freed only when V8 collects it. Native kernels allocate output
- * arrays so fast that collection lags tens of MB behind (bench/synthesis-memory.mjs: before this, peak
- * RSS of direct synthesis fell from ~480 to ~440 MiB when garbage was collected every 20 ms; now it
- * is ~427 MiB either way), which made a native run peak higher
- * than the same run on the slower cpu backend. Only arrays allocated here are ever freed early: one a
- * user handed to tf.tensor() stays theirs, and reads of ours return copies, so nothing outside the
- * backend can hold an array that is later detached.
+ * A tensor's array is otherwise freed only when V8 collects it. Native kernels allocate output arrays
+ * so fast that collection lags tens of MB behind, which made a native run peak higher than the same
+ * run on the slower cpu backend (bench/synthesis-memory.mjs: before this, peak RSS of direct synthesis
+ * fell from ~480 to ~440 MiB when garbage was collected every 20 ms; now it is ~427 MiB either way).
+ * Only arrays allocated here are ever freed early: one a user handed to tf.tensor() stays theirs, and
+ * reads of ours return copies, so nothing outside the backend can hold an array that is later detached.
  */
 import type { BackendValues } from '@tensorflow/tfjs-core';
 
@@ -48,7 +47,7 @@ export function releaseOutput(
 ): void {
   const buffer = ownedBuffer(values);
   if (buffer === null) return;
-  const remaining = (storedTensors.get(buffer) ?? 1) - 1;
+  const remaining = (storedTensors.get(buffer) as number) - 1;
   if (remaining > 0) {
     storedTensors.set(buffer, remaining);
     return;
