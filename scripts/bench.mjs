@@ -67,8 +67,8 @@ const SECTIONS = {
   },
   synthesis() {
     // Step 4: calibration images from each method, 256 of them, at three bit widths and five estimators;
-    // then generative and direct again from more seeds (BENCH_SYNTH_SEEDS, default 2,3) at W4A4, where
-    // one image set's luck is as large as the differences between methods.
+    // then generative, direct and the two baselines again from more seeds (BENCH_SYNTH_SEEDS, default
+    // 2,3) at W4A4, where one image set's luck is as large as the differences between methods.
     const run = (method, seed, bits) => {
       console.error(`bench: synthesis: ${method} seed ${seed}`);
       const out = execFileSync(
@@ -88,7 +88,9 @@ const SECTIONS = {
     };
     const full = ['generative', 'direct', 'zeroq', 'noise', 'real'].map((m) => run(m, 1, '8/8,4/8,4/4'));
     const seeds = (process.env.BENCH_SYNTH_SEEDS ?? '2,3').split(',').filter(Boolean).map(Number);
-    const repeats = ['generative', 'direct'].flatMap((m) => seeds.map((seed) => run(m, seed, '4/4')));
+    const repeats = ['generative', 'direct', 'noise', 'real'].flatMap((m) =>
+      seeds.map((seed) => run(m, seed, '4/4')),
+    );
     return [...full, ...repeats];
   },
   quantizer() {
@@ -242,7 +244,7 @@ function renderSeedSpread(allRuns) {
   const estimators = ['minmax', 'percentile', 'mse', 'kl', 'bn'];
   const lines = [
     '',
-    'W4A4 from several seeds (each seed synthesizes its own 256 images; generative trains its own generator):',
+    'W4A4 from several seeds (each seed synthesizes or draws its own 256 images; generative trains its own generator):',
     'mean ± standard deviation over seeds, full test split.',
     '',
     `| images | seeds | ${estimators.join(' | ')} | best per seed |`,
