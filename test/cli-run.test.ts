@@ -50,6 +50,8 @@ describe('dfq run (embedded, one process)', () => {
     });
     expect(report.synthesis).toMatchObject({ method: 'direct', images: 16, iterations: 10 });
     expect(report.synthesis.lossFinal).toBeLessThan(report.synthesis.lossInitial);
+    // The default (auto) keeps min-max ranges for 8-bit activations.
+    expect(report.config.calibration).toBe('auto');
     expect(report.calibration.method).toBe('minmax');
     expect(report.quantization.bytesQuantized).toBeLessThan(report.quantization.bytesFp32 / 3);
     expect(report.evaluation.samples).toBe(1000);

@@ -16,12 +16,15 @@ describe('dfq run --quantizer pmf --acc-bits 16', () => {
   it('distils W4A4 weights on synthetic images and exports an integer model that never overflows 16 bits', async () => {
     const out = await mkdtemp(join(tmpdir(), 'dfq-pmf-'));
     const args = ['run', '--model', MODEL, '--out', out, ...SMALL, '--w-bits', '4', '--a-bits', '4'];
-    const extra = ['--quantizer', 'pmf', '--quantizer-steps', '30', '--acc-bits', '16', '--calib', 'mse'];
+    // No --calib: the default (auto) must pick mse ranges for 4-bit activations.
+    const extra = ['--quantizer', 'pmf', '--quantizer-steps', '30', '--acc-bits', '16'];
     const { stderr } = await run('node', [DFQ, ...args, ...extra, '--eval', DATA, '--eval-limit', '500'], {
       env: { ...process.env, DFQ_BACKEND: 'native' },
     });
     expect(stderr).toMatch(/step 30\/30 beta 300\.0/);
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    expect(report.config.calibration).toBe('auto');
+    expect(report.calibration.method).toBe('mse');
     const q = report.quantization;
     expect(q.method).toBe('pmf');
     expect(q.training).toMatchObject({ projection: 'softmax', steps: 30, images: 32 });

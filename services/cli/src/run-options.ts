@@ -1,6 +1,6 @@
 import {
   BACKEND_CHOICES,
-  CALIBRATION_METHODS,
+  CALIBRATION_CHOICES,
   DEFAULT_CONFIG,
   DEFAULT_FASHION_MNIST_DIR,
   type RunConfig,
@@ -51,8 +51,11 @@ export function addRunOptions(command: Command): Command {
       DEFAULT_CONFIG.learningRate,
     )
     .addOption(
-      new Option('--calib <method>', 'activation range estimator')
-        .choices(CALIBRATION_METHODS)
+      new Option(
+        '--calib <method>',
+        'activation range estimator (auto: mse below 8 activation bits, else minmax)',
+      )
+        .choices(CALIBRATION_CHOICES)
         .default(DEFAULT_CONFIG.calibration),
     )
     .addOption(

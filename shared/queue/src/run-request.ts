@@ -1,4 +1,4 @@
-import { CALIBRATION_METHODS, DEFAULT_CONFIG, type RunConfig } from '@dfq/core';
+import { CALIBRATION_CHOICES, DEFAULT_CONFIG, type RunConfig } from '@dfq/core';
 import { z } from 'zod';
 
 /**
@@ -15,7 +15,7 @@ export const runOptionsSchema = z
     iterations: z.number().int().min(1).max(100_000).default(DEFAULT_CONFIG.iterations),
     synthBatchSize: z.number().int().min(1).max(1024).default(DEFAULT_CONFIG.synthBatchSize),
     learningRate: z.number().positive().default(DEFAULT_CONFIG.learningRate),
-    calibration: z.enum(CALIBRATION_METHODS as [string, ...string[]]).default(DEFAULT_CONFIG.calibration),
+    calibration: z.enum(CALIBRATION_CHOICES as [string, ...string[]]).default(DEFAULT_CONFIG.calibration),
     quantizer: z.enum(['rtn', 'pmf', 'pgd']).default(DEFAULT_CONFIG.quantizer),
     quantizerSteps: z.number().int().min(1).max(100_000).default(DEFAULT_CONFIG.quantizerSteps),
     accumulatorBits: z.union([z.literal(16), z.literal(32)]).default(DEFAULT_CONFIG.accumulatorBits),

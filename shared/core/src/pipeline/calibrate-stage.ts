@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../backend/select-backend.js';
-import { calibrate } from '../calibration/calibrate.js';
+import { CALIBRATION_METHODS, calibrate } from '../calibration/calibrate.js';
 import type { BnPrior } from '../calibration/range-estimator.js';
 import { decodeNpy } from '../data/npy.js';
 import { type FoldResult, foldBatchNorm } from '../model/fold-batchnorm.js';
@@ -44,6 +44,20 @@ export function bitPolicy(config: RunConfig) {
   };
 }
 
+/** `--calib auto`, the default: resolved per run by calibrationMethod. */
+export const AUTO_CALIBRATION = 'auto';
+export const CALIBRATION_CHOICES = [AUTO_CALIBRATION, ...CALIBRATION_METHODS];
+
+/**
+ * The range estimator a run uses. `auto` takes MSE-optimal ranges below 8 activation bits, where
+ * min-max ranges stretched by a few outliers cost most (direct images at W4A4 on the example
+ * model: min-max 87.27%, mse 90.78%, docs/benchmarks.md Step 4), and min-max at 8 bits and above.
+ */
+export function calibrationMethod(config: Pick<RunConfig, 'calibration' | 'activationBits'>): string {
+  if (config.calibration !== AUTO_CALIBRATION) return config.calibration;
+  return config.activationBits < 8 ? 'mse' : 'minmax';
+}
+
 /** Stage 2: calibration images -> calibration profile (a range for every quantized activation). */
 export async function calibrateStage(
   config: RunConfig,
@@ -52,10 +66,11 @@ export async function calibrateStage(
 ): Promise<CalibrationOutput> {
   const backend = await selectBackend(config.backend);
   const { graph } = await loadModel(config.modelPath, modelOptions(config));
+  const method = calibrationMethod(config);
   env.onEvent({
     kind: 'stage',
     stage: 'calibration',
-    message: `${config.calibration} ranges over ${synthesis.summary.images} images`,
+    message: `${method} ranges over ${synthesis.summary.images} images${config.calibration === AUTO_CALIBRATION ? ` (auto, ${config.activationBits}-bit activations)` : ''}`,
   });
   const start = performance.now();
   const array = decodeNpy(await env.store.get(synthesis.images), synthesis.images.key);
@@ -74,7 +89,7 @@ export async function calibrateStage(
         const prior = priors.get(n);
         return { bits: plan.activationBits.get(n) ?? 8, ...(prior ? { prior } : {}) };
       },
-      { method: config.calibration },
+      { method },
     );
     const ref = await env.store.put(
       stageKey(env, 'calibration/profile.json'),

@@ -43,7 +43,7 @@ export const DEFAULT_CONFIG: Omit<RunConfig, 'modelPath' | 'outDir'> = {
   iterations: 200,
   synthBatchSize: 64,
   learningRate: 0.1,
-  calibration: 'minmax',
+  calibration: 'auto',
   quantizer: 'rtn',
   quantizerSteps: 300,
   accumulatorBits: 32,
