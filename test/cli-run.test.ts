@@ -36,6 +36,9 @@ describe('dfq run (embedded, one process)', () => {
     });
     expect(stderr).toMatch(/backend: tensor backend: wasm/);
     expect(stdout).toMatch(/accuracy +FP32 \d+\.\d+%/);
+    // Each evaluated model reports its own progress, the integer executor's included.
+    for (const model of ['fp32', 'quantized', 'integer'])
+      expect(stderr).toMatch(new RegExp(`\\] +${model}: 1000/1000 images`));
 
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
     expect(report.backend).toBe('wasm');

@@ -8,7 +8,7 @@ import type { ModelGraph } from '../model/graph.js';
 import { loadStockLayersModel } from '../model/load-stock-model.js';
 import { activationFakeQuant, type QuantizedModel } from '../quantization/quantize-model.js';
 import type { RunConfig } from './run-config.js';
-import { type StageEnv, secondsSince } from './stage-env.js';
+import { type EvaluatedModel, type StageEnv, secondsSince } from './stage-env.js';
 
 export interface ModelsEvaluation {
   dataset: string;
@@ -52,7 +52,7 @@ export async function evaluateModels(
     message: `top-1 on ${samples} Fashion-MNIST test images`,
   });
   const start = performance.now();
-  const options = (model: 'fp32' | 'quantized') => ({
+  const options = (model: EvaluatedModel) => ({
     limit: samples,
     onBatch: (done: number, total: number) => env.onEvent({ kind: 'evaluation', model, done, total }),
   });
@@ -64,7 +64,7 @@ export async function evaluateModels(
     options('quantized'),
     activationFakeQuant(quantized),
   );
-  const integerRun = await runIntegerOnPixels(integer, testSet, samples, options('quantized').onBatch);
+  const integerRun = await runIntegerOnPixels(integer, testSet, samples, options('integer').onBatch);
   let integerCorrect = 0;
   integerRun.predictions.forEach((p, i) => {
     if (p === testSet.labels[i]) integerCorrect++;

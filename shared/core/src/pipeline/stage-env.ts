@@ -8,7 +8,10 @@ export type RunEvent =
   | { kind: 'stage'; stage: string; message: string }
   | { kind: 'synthesis'; progress: SynthesisProgress }
   | { kind: 'quantizer'; progress: MeanFieldProgress }
-  | { kind: 'evaluation'; model: 'fp32' | 'quantized'; done: number; total: number };
+  | { kind: 'evaluation'; model: EvaluatedModel; done: number; total: number };
+
+/** The models evaluation reports progress for: FP32, fake-quantized, and the integer-only executor. */
+export type EvaluatedModel = 'fp32' | 'quantized' | 'integer';
 
 /** Where a stage keeps its artifacts and whom it tells about progress. */
 export interface StageEnv {
