@@ -12,15 +12,16 @@ export interface Accuracy {
   predictions: Int32Array;
 }
 
-/**
- * Top-1 accuracy of `predict` on a labelled set, in fixed-size batches so memory stays flat
- * however large the set is.
- */
 export interface EvaluateOptions {
   batchSize?: number;
   limit?: number;
   onBatch?: (done: number, total: number) => void;
 }
+
+/**
+ * Top-1 accuracy of `predict` on a labelled set, in fixed-size batches so memory stays flat
+ * however large the set is.
+ */
 
 export async function evaluateTop1(
   predict: (x: tf.Tensor4D) => tf.Tensor,
