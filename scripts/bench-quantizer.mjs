@@ -11,6 +11,8 @@ import {
   DEFAULT_CONFIG,
   DEFAULT_FASHION_MNIST_DIR,
   quantizeStage,
+  reportStage,
+  resolveRunConfig,
   synthesizeStage,
 } from '@dfq/core';
 
@@ -31,7 +33,7 @@ const SETTINGS = [
 ];
 const calibration = process.env.BENCH_QUANTIZER_CALIB ?? 'mse';
 const store = new ArtifactStore(outDir);
-const base = {
+const base = resolveRunConfig({
   ...DEFAULT_CONFIG,
   modelPath: join(ROOT, 'examples/resnet-fmnist-a/model.json'),
   outDir,
@@ -42,19 +44,21 @@ const base = {
   evalDir: process.env.DFQ_FASHION_MNIST_DIR ?? DEFAULT_FASHION_MNIST_DIR,
   saveImages: false,
   cacheDir: join(outDir, 'generators'),
-};
+});
 const started = Date.now();
 const synthesis = await synthesizeStage(base, { store, prefix: '', onEvent: () => {} });
 const rows = [];
 for (const setting of SETTINGS) {
   if (only.length > 0 && !only.includes(setting.name)) continue;
   const { name, ...overrides } = setting;
-  const config = { ...base, ...overrides };
+  const config = resolveRunConfig({ ...base, ...overrides });
   const env = { store, prefix: name, onEvent: () => {} };
   const calib = await calibrateStage(config, synthesis, env);
-  const report = await quantizeStage(
+  const startedAtMs = Date.now();
+  const quantization = await quantizeStage(config, { synthesis, calibration: calib }, env);
+  const report = await reportStage(
     config,
-    { synthesis, calibration: calib, startedAt: '', startedAtMs: Date.now() },
+    { synthesis, calibration: calib, quantization, startedAt: '', startedAtMs },
     env,
   );
   const q = report.quantization;

@@ -9,23 +9,22 @@ import { join, resolve } from 'node:path';
 import {
   ArtifactStore,
   activationFakeQuant,
-  bitPolicy,
   buildQuantizedModel,
   calibrateStage,
   DEFAULT_CONFIG,
   DEFAULT_FASHION_MNIST_DIR,
   evaluateGraphTop1,
-  foldBatchNorm,
   loadFashionMnist,
-  loadModel,
-  planQuantization,
+  prepareModel,
+  RANGE_ESTIMATOR_METHODS,
+  resolveRunConfig,
   synthesizeStage,
 } from '@dfq/core';
 
 const [method, images, iterations, outDir, seed = '1', bits = '8/8,4/8,4/4'] = process.argv.slice(2);
 const ROOT = resolve(import.meta.dirname, '..');
 const store = new ArtifactStore(outDir);
-const base = {
+const base = resolveRunConfig({
   ...DEFAULT_CONFIG,
   modelPath: join(ROOT, 'examples/resnet-fmnist-a/model.json'),
   outDir,
@@ -37,23 +36,27 @@ const base = {
   evalDir: process.env.DFQ_FASHION_MNIST_DIR ?? DEFAULT_FASHION_MNIST_DIR,
   saveImages: true,
   cacheDir: join(outDir, 'generators'),
-};
+});
 const quiet = { store, prefix: '', onEvent: () => {} };
 const synthesis = await synthesizeStage(base, quiet);
 
-const { graph } = await loadModel(base.modelPath);
 const testSet = await loadFashionMnist(base.evalDir, 'test');
-const folded = foldBatchNorm(graph).graph;
 
 /** Top-1 of the fake-quantized model, built exactly as the quantize stage builds it (rtn weights). */
 async function quantizedAccuracy(config, calibration) {
   const profile = JSON.parse((await store.get(calibration.profile)).toString('utf8'));
-  const plan = planQuantization(folded, bitPolicy(config));
-  const built = await buildQuantizedModel(folded, plan, new Map(Object.entries(profile.ranges)), null, {
-    quantizer: 'rtn',
-    accumulatorBits: config.accumulatorBits,
-    seed: config.seed,
-  });
+  const { folding, plan } = await prepareModel(config);
+  const built = await buildQuantizedModel(
+    folding.graph,
+    plan,
+    new Map(Object.entries(profile.ranges)),
+    null,
+    {
+      quantizer: 'rtn',
+      accumulatorBits: config.accumulatorBits,
+      seed: config.seed,
+    },
+  );
   const result = await evaluateGraphTop1(
     built.model.graph,
     testSet,
@@ -64,12 +67,13 @@ async function quantizedAccuracy(config, calibration) {
   return result.accuracy;
 }
 
+const { graph } = await prepareModel(base);
 const fp32 = (await evaluateGraphTop1(graph, testSet, graph.normalization)).accuracy;
 
 const rows = [];
 for (const [w, a] of bits.split(',').map((b) => b.split('/').map(Number))) {
-  for (const calibration of ['minmax', 'percentile', 'mse', 'kl', 'bn']) {
-    const config = { ...base, weightBits: w, activationBits: a, calibration };
+  for (const calibration of Object.keys(RANGE_ESTIMATOR_METHODS)) {
+    const config = resolveRunConfig({ ...base, weightBits: w, activationBits: a, calibration });
     const calib = await calibrateStage(config, synthesis, {
       store,
       prefix: `w${w}a${a}-${calibration}`,

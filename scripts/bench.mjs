@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_CONFIG, SYNTHESIS_METHODS } from '@dfq/contract';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DFQ = join(ROOT, 'services/cli/bin/dfq.js');
@@ -53,7 +54,8 @@ function summary(report) {
 const SECTIONS = {
   step1() {
     // The README's main job (direct synthesis) beside the two baselines, same image count and seed.
-    return ['direct', 'noise', 'real'].map((synth) =>
+    const baselines = Object.keys(SYNTHESIS_METHODS).filter((m) => !SYNTHESIS_METHODS[m].needsBatchNorm);
+    return [DEFAULT_CONFIG.synth, ...baselines].map((synth) =>
       summary(dfqRun(`step1-${synth}`, ['--synth', synth, '--seed', '0'])),
     );
   },
@@ -86,11 +88,12 @@ const SECTIONS = {
       );
       return JSON.parse(out.toString());
     };
-    const full = ['generative', 'direct', 'zeroq', 'noise', 'real'].map((m) => run(m, 1, '8/8,4/8,4/4'));
+    const full = Object.keys(SYNTHESIS_METHODS).map((m) => run(m, 1, '8/8,4/8,4/4'));
     const seeds = (process.env.BENCH_SYNTH_SEEDS ?? '2,3').split(',').filter(Boolean).map(Number);
-    const repeats = ['generative', 'direct', 'noise', 'real'].flatMap((m) =>
-      seeds.map((seed) => run(m, seed, '4/4')),
-    );
+    // zeroq is direct without its label term and jitter: the repeats compare the other four.
+    const repeats = Object.keys(SYNTHESIS_METHODS)
+      .filter((m) => m !== 'zeroq')
+      .flatMap((m) => seeds.map((seed) => run(m, seed, '4/4')));
     return [...full, ...repeats];
   },
   quantizer() {

@@ -23,12 +23,15 @@ const [
 ] = process.argv.slice(2);
 const backend = await core.selectBackend('native');
 console.log('backend', backend.name);
-const { graph } = await core.loadModel(
-  join(resolve(import.meta.dirname, '..'), 'examples/resnet-fmnist-a/model.json'),
-  {},
+const { graph, folding, plan } = await core.prepareModel(
+  core.resolveRunConfig({
+    ...core.DEFAULT_CONFIG,
+    modelPath: join(resolve(import.meta.dirname, '..'), 'examples/resnet-fmnist-a/model.json'),
+    outDir: runDir,
+    weightBits: +wb,
+    activationBits: +ab,
+  }),
 );
-const folding = core.foldBatchNorm(graph);
-const plan = core.planQuantization(folding.graph, { weightBits: +wb, activationBits: +ab, firstLastBits: 8 });
 const arr = await core
   .readNpy(`${runDir}/images.npy`)
   .catch(() => core.readNpy(`${runDir}/images/images.npy`));

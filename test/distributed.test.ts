@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { asJobProgress } from '@dfq/contract';
 import { stageJobId } from '@dfq/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATA, reproducible, TestCluster } from './support/cluster.js';
@@ -46,7 +47,7 @@ describe('runs through BullMQ workers over the real Redis', () => {
     const synthJob = () => cluster.status.queues.synthesize.getJob(stageJobId(queued.runId, 'synthesize'));
     // Kill only once synthesis is visibly under way.
     for (let i = 0; ; i++) {
-      const progress = (await synthJob())?.progress as { iteration?: number } | undefined;
+      const progress = asJobProgress((await synthJob())?.progress)?.synthesis;
       if ((progress?.iteration ?? 0) >= 5) break;
       if (i > 400) throw new Error(`synthesis never started: ${victim.output()}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -91,7 +92,7 @@ describe('runs through BullMQ workers over the real Redis', () => {
     });
     const synthJob = () => cluster.status.queues.synthesize.getJob(stageJobId(queued.runId, 'synthesize'));
     for (let i = 0; ; i++) {
-      const progress = (await synthJob())?.progress as { iteration?: number } | undefined;
+      const progress = asJobProgress((await synthJob())?.progress)?.synthesis;
       if ((progress?.iteration ?? 0) >= 3) break;
       if (i > 400) throw new Error(`synthesis never started: ${stopping.output()}`);
       await new Promise((r) => setTimeout(r, 100));

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -61,6 +62,12 @@ describe('dfq run --quantizer pmf --acc-bits 16', () => {
       { env: { ...process.env, DFQ_BACKEND: 'wasm' } },
     ).catch((e) => e);
     expect(err.code).toBe(1);
-    expect(err.stderr).toMatch(/pmf trains the weights and needs weight gradients.*--backend native/);
+    expect(err.stderr).toMatch(
+      /error: --quantizer pmf trains weights and needs weight gradients.*use --backend native.*--quantizer rtn/,
+    );
+    // Refused before stage 1 does any work, with the message alone (no stack trace).
+    expect(err.stderr).not.toMatch(/synthesis: direct/);
+    expect(err.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(out, 'images/images.npy'))).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import { DEFAULT_FASHION_MNIST_DIR } from '@dfq/core';
+import { DEFAULT_FASHION_MNIST_DIR } from '@dfq/contract';
 import { queuePrefix, redisUrl } from '@dfq/queue';
 
 export interface ApiConfig {

@@ -1,5 +1,12 @@
 import { existsSync } from 'node:fs';
-import { type RunOptions, runOptionsSchema } from '@dfq/queue';
+import {
+  checkRunSettings,
+  fromServiceOptions,
+  RunOptionError,
+  type RunOptions,
+  runOptionsSchema,
+  serviceKey,
+} from '@dfq/contract';
 import { z } from 'zod';
 import { badRequest } from './http-error.js';
 
@@ -12,6 +19,13 @@ export function parseRunOptions(raw: unknown, evalDir: string): RunOptions {
     throw badRequest(
       'options.evaluate needs the evaluation data set, which is not installed on the server (DFQ_EVAL_DIR)',
     );
+  }
+  try {
+    checkRunSettings(fromServiceOptions(parsed.data, { evalDir }));
+  } catch (err) {
+    if (err instanceof RunOptionError)
+      throw badRequest(`invalid run options: ${err.phrase((key) => `options.${serviceKey(key)}`)}`);
+    throw err;
   }
   return parsed.data;
 }

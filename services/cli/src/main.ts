@@ -1,9 +1,10 @@
-import { DFQ_VERSION, ModelLoadError } from '@dfq/core';
+import { DFQ_VERSION, ModelLoadError, RunOptionError } from '@dfq/core';
 import { Command } from 'commander';
 import { registerApiCommand } from './commands/api-command.js';
 import { registerClientCommands } from './commands/client-commands.js';
 import { registerRunCommand } from './commands/run-command.js';
 import { registerWorkerCommand } from './commands/worker-command.js';
+import { flagOf } from './run-options.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('dfq')
@@ -18,7 +19,8 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     // Input problems get their message alone; anything else keeps its stack for a bug report.
-    if (err instanceof ModelLoadError) console.error(`error: ${err.message}`);
+    if (err instanceof RunOptionError) console.error(`error: ${err.phrase(flagOf)}`);
+    else if (err instanceof ModelLoadError) console.error(`error: ${err.message}`);
     else console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
     process.exitCode = 1;
   }

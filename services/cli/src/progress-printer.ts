@@ -1,4 +1,4 @@
-import type { RunEvent } from '@dfq/core';
+import { initialProgress, progressDetail, type RunEvent } from '@dfq/contract';
 
 /**
  * Renders pipeline events on stderr: one line per stage, and a throttled progress line for long
@@ -24,24 +24,27 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e
     line(text, !last);
   };
   return (e) => {
-    if (e.kind === 'stage') {
+    if (e.kind === 'phase') {
       if (inPlace) stream.write('\n');
-      line(`[${elapsed()}] ${e.stage}: ${e.message}`, false);
-    } else if (e.kind === 'synthesis') {
-      const p = e.progress;
-      const done = p.iteration === p.iterations && p.batch === p.batches;
-      throttled(
-        `[${elapsed()}]   batch ${p.batch}/${p.batches} iteration ${p.iteration}/${p.iterations} loss ${p.loss.toFixed(5)}`,
-        done,
-      );
-    } else if (e.kind === 'quantizer') {
-      const p = e.progress;
-      throttled(
-        `[${elapsed()}]   step ${p.step}/${p.steps} beta ${p.beta.toFixed(1)} loss ${p.loss.toFixed(5)} ETA ${p.etaSeconds.toFixed(0)}s`,
-        p.step === p.steps,
-      );
-    } else {
-      throttled(`[${elapsed()}]   ${e.model}: ${e.done}/${e.total} images`, e.done === e.total);
+      line(`[${elapsed()}] ${e.phase}: ${e.message}`, false);
+      return;
     }
+    // The same one-line detail `dfq watch` shows for a queued run.
+    const progress = { ...initialProgress('', ''), phase: PHASE_OF[e.kind], [e.kind]: e.progress };
+    throttled(`[${elapsed()}]   ${progressDetail(progress)}`, loopDone(e));
   };
+}
+
+/** The phase whose loop each progress event counts. */
+const PHASE_OF = { synthesis: 'synthesis', distillation: 'quantization', evaluation: 'evaluation' } as const;
+
+function loopDone(e: Exclude<RunEvent, { kind: 'phase' }>): boolean {
+  switch (e.kind) {
+    case 'synthesis':
+      return e.progress.iteration === e.progress.iterations && e.progress.batch === e.progress.batches;
+    case 'distillation':
+      return e.progress.step === e.progress.steps;
+    case 'evaluation':
+      return e.progress.done === e.progress.total;
+  }
 }

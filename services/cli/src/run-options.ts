@@ -1,124 +1,47 @@
-import {
-  BACKEND_CHOICES,
-  CALIBRATION_CHOICES,
-  DEFAULT_CONFIG,
-  DEFAULT_FASHION_MNIST_DIR,
-  type RunConfig,
-  WEIGHT_QUANTIZERS,
-} from '@dfq/core';
-import { type Command, Option } from 'commander';
-import { intOption, numberList, positiveNumber } from './options.js';
+import { RUN_OPTION_KEYS, RUN_OPTIONS, type RunOptionKey, type RunSettings, runOption } from '@dfq/contract';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 
-/** The quantization options `dfq run` and `dfq submit` share, so both accept the same flags. */
-export function addRunOptions(command: Command): Command {
-  return command
-    .requiredOption('--model <model.json>', 'TF.js Layers model.json (or its directory)')
-    .option(
-      '--w-bits <n>',
-      'weight bits (1 = binary, 2 = ternary)',
-      intOption(1, 16),
-      DEFAULT_CONFIG.weightBits,
-    )
-    .option('--a-bits <n>', 'activation bits', intOption(2, 16), DEFAULT_CONFIG.activationBits)
-    .option(
-      '--first-last-bits <n>',
-      "bits of the first and last layers ('same' keeps --w-bits/--a-bits)",
-      (v) => (v === 'same' ? null : intOption(1, 16)(v)),
-      DEFAULT_CONFIG.firstLastBits,
-    )
-    .addOption(
-      new Option('--synth <method>', 'calibration images')
-        .choices(['generative', 'direct', 'zeroq', 'noise', 'real'])
-        .default(DEFAULT_CONFIG.synth),
-    )
-    .option('--images <n>', 'number of calibration images', intOption(1, 100_000), DEFAULT_CONFIG.images)
-    .option(
-      '--iterations <n>',
-      'optimization steps per batch (direct synthesis)',
-      intOption(1, 1_000_000),
-      DEFAULT_CONFIG.iterations,
-    )
-    .option(
-      '--synth-batch <n>',
-      'images optimized together (direct synthesis)',
-      intOption(1, 4096),
-      DEFAULT_CONFIG.synthBatchSize,
-    )
-    .option(
-      '--lr <x>',
-      'Adam learning rate for direct synthesis',
-      positiveNumber,
-      DEFAULT_CONFIG.learningRate,
-    )
-    .addOption(
-      new Option(
-        '--calib <method>',
-        'activation range estimator (auto: mse below 8 activation bits, else minmax)',
-      )
-        .choices(CALIBRATION_CHOICES)
-        .default(DEFAULT_CONFIG.calibration),
-    )
-    .addOption(
-      new Option(
-        '--quantizer <method>',
-        'weight quantizer: round-to-nearest, proximal mean-field, projected gradient',
-      )
-        .choices([...WEIGHT_QUANTIZERS])
-        .default(DEFAULT_CONFIG.quantizer),
-    )
-    .option(
-      '--quantizer-steps <n>',
-      'distillation steps on the synthetic images (pmf, pgd)',
-      intOption(1, 1_000_000),
-      DEFAULT_CONFIG.quantizerSteps,
-    )
-    .addOption(
-      new Option('--acc-bits <n>', 'integer accumulator width that must never overflow')
-        .choices(['16', '32'])
-        .default(String(DEFAULT_CONFIG.accumulatorBits)),
-    )
-    .option(
-      '--eval [dir]',
-      `evaluate FP32 and quantized top-1 on Fashion-MNIST's test split (IDX directory, default ${DEFAULT_FASHION_MNIST_DIR}; queued runs use the server's)`,
-    )
-    .option('--eval-limit <n>', 'evaluate on the first N test images only', intOption(1, 10_000_000))
-    .option('--seed <n>', 'random seed', intOption(0, 2 ** 31 - 1), DEFAULT_CONFIG.seed)
-    .addOption(
-      new Option('--backend <name>', 'tensor backend (env DFQ_BACKEND)').choices([...BACKEND_CHOICES]),
-    )
-    .option('--input-mean <list>', 'input normalization mean(s), overriding model metadata', numberList)
-    .option('--input-std <list>', 'input normalization std(s), overriding model metadata', numberList)
-    .option('--no-save-images', 'do not write PNG images')
-    .option(
-      '--cache-dir <dir>',
-      'where trained generators are kept for reuse (env DFQ_CACHE_DIR, default ~/.cache/dfq/generators)',
-    );
+/** The flag that sets an option, as the CLI names it in errors. */
+export function flagOf(key: RunOptionKey): string {
+  return RUN_OPTIONS[key].flag;
 }
 
-/** The parsed flags as the library's config, minus where the model and output live. */
-// biome-ignore lint/suspicious/noExplicitAny: commander hands parsed flags over untyped
-export function runSettings(opts: Record<string, any>): Omit<RunConfig, 'modelPath' | 'outDir'> {
-  return {
-    ...DEFAULT_CONFIG,
-    weightBits: opts.wBits,
-    activationBits: opts.aBits,
-    firstLastBits: opts.firstLastBits,
-    synth: opts.synth,
-    images: opts.images,
-    iterations: opts.iterations,
-    synthBatchSize: opts.synthBatch,
-    learningRate: opts.lr,
-    calibration: opts.calib,
-    quantizer: opts.quantizer,
-    quantizerSteps: opts.quantizerSteps,
-    accumulatorBits: Number(opts.accBits) as 16 | 32,
-    evalDir: opts.eval === undefined ? null : opts.eval === true ? DEFAULT_FASHION_MNIST_DIR : opts.eval,
-    evalLimit: opts.evalLimit ?? null,
-    seed: opts.seed,
-    backend: opts.backend ?? 'auto',
-    inputMean: opts.inputMean ?? null,
-    inputStd: opts.inputStd ?? null,
-    saveImages: opts.saveImages !== false,
-    cacheDir: opts.cacheDir ?? null,
-  };
+/** Stands for a parsed null: commander turns a parser's null into ''. */
+const NULL = Symbol('null');
+
+/** Commander's option for one row of the run-option table: parser, bounds and default from the row. */
+function commanderOption(key: RunOptionKey): Option {
+  const row = runOption(key);
+  const option = new Option(row.arg ? `${row.flag} ${row.arg}` : row.flag, row.help);
+  if (row.arg === null) return option; // a switch: commander's --no-x defaults the value to true
+  if (row.choices) option.choices(row.choices);
+  option.argParser((text: string) => {
+    const value = row.schema.safeParse(row.parse(text));
+    if (!value.success) throw new InvalidArgumentError(`expected ${row.expect}`);
+    return value.data === null ? NULL : value.data;
+  });
+  if (row.default !== null) option.default(row.default, String(row.toArgs(row.default).at(-1)));
+  return option;
+}
+
+/** Adds every run option to a command (`dfq run` and `dfq submit` take the same flags). */
+export function addRunOptions(command: Command): Command {
+  command.requiredOption('--model <model.json>', 'TF.js Layers model.json (or its directory)');
+  for (const key of RUN_OPTION_KEYS) command.addOption(commanderOption(key));
+  return command;
+}
+
+/** The parsed flags as the run's settings: one value per row of the run-option table. */
+export function runSettings(command: Command): RunSettings {
+  const opts = command.opts();
+  const settings: Record<string, unknown> = {};
+  for (const key of RUN_OPTION_KEYS) {
+    const row = runOption(key);
+    const attribute = command.options.find((o) => o.long === row.flag)?.attributeName();
+    const raw = attribute === undefined ? undefined : opts[attribute];
+    if (raw === undefined) settings[key] = row.default;
+    else if (raw === NULL) settings[key] = null;
+    else settings[key] = raw === true && row.fromBare ? row.fromBare(true) : raw;
+  }
+  return settings as RunSettings;
 }

@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULT_FASHION_MNIST_DIR } from '@dfq/core';
+import { DEFAULT_FASHION_MNIST_DIR } from '@dfq/contract';
 import { redisUrl } from '@dfq/queue';
 
 /** Worker settings from the environment, with defaults that work on one machine. */

@@ -90,7 +90,7 @@ describe('generative synthesis', () => {
   it('refuses a backend without weight gradients, saying what to use instead', async () => {
     await selectBackend('wasm');
     await expect(synthesizeGenerative(graph, { images: 4, iterations: 1, seed: 0 })).rejects.toThrow(
-      /wasm backend lacks.*--backend native/,
+      /wasm backend lacks.*use backend native/,
     );
     await selectBackend('native');
   });

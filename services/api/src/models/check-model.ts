@@ -1,6 +1,6 @@
 import { dirname, sep } from 'node:path';
+import { type RunOptions, toRunConfig } from '@dfq/contract';
 import { type LoadModelOptions, loadModel, ModelLoadError, modelOptions } from '@dfq/core';
-import { type RunOptions, toRunConfig } from '@dfq/queue';
 import { HttpError } from '../http-error.js';
 
 /** How a run's workers will load the model (same BN requirement and normalization), for checking it up front. */

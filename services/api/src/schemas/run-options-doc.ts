@@ -1,4 +1,4 @@
-import { runOptionsSchema } from '@dfq/queue';
+import { runOptionsSchema } from '@dfq/contract';
 import { z } from 'zod';
 
 /**

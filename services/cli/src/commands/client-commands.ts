@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import {
+  asJobProgress,
+  checkRunSettings,
+  type JobProgress,
+  progressDetail,
+  stageFraction,
+  toServiceOptions,
+} from '@dfq/contract';
 import type { Command } from 'commander';
 import { apiClient } from '../api-client.js';
 import { addRunOptions, runSettings } from '../run-options.js';
@@ -8,7 +16,7 @@ import { addRunOptions, runSettings } from '../run-options.js';
 interface StageView {
   stage: string;
   state: string;
-  progress: Record<string, unknown> | number | null;
+  progress: unknown;
   attempts: number;
   failedReason: string | null;
 }
@@ -27,22 +35,20 @@ const connectionOptions = (c: Command) =>
     .option('--token <token>', 'API bearer token (env DFQ_API_TOKEN)');
 
 function stageLine(s: StageView): string {
-  const p = typeof s.progress === 'object' && s.progress !== null ? s.progress : {};
-  const iteration = typeof p.iteration === 'number' ? ` iteration ${p.iteration}/${p.iterations}` : '';
-  const evaluating = typeof p.done === 'number' ? ` ${p.evaluating} ${p.done}/${p.total}` : '';
+  const p: JobProgress | null = s.state === 'active' ? asJobProgress(s.progress) : null;
+  const detail = p ? ` ${p.phase ?? ''} ${progressDetail(p)}`.trimEnd() : '';
   const failed = s.failedReason ? ` (${s.failedReason})` : '';
-  return `${s.stage.padEnd(11)} ${s.state}${iteration}${evaluating}${failed}`;
+  return `${s.stage.padEnd(11)} ${s.state}${detail}${failed}`;
 }
 
-/** Fraction of the run done, for the progress bar: each stage a third, synthesis by iteration. */
+/** Fraction of the run done, for the progress bar: each stage an equal share, split by its loop's progress. */
 function fractionDone(run: RunView): number {
   let done = 0;
   for (const s of run.stages) {
     if (s.state === 'completed') done += 1;
-    else if (s.state === 'active' && typeof s.progress === 'object' && s.progress) {
-      const p = s.progress as Record<string, number>;
-      if (p.iterations) done += ((p.batch ?? 1) - 1 + (p.iteration ?? 0) / p.iterations) / (p.batches ?? 1);
-      else if (p.total) done += (p.done ?? 0) / p.total / 2;
+    else if (s.state === 'active') {
+      const p = asJobProgress(s.progress);
+      if (p) done += stageFraction(p);
     }
   }
   return Math.min(1, done / run.stages.length);
@@ -51,27 +57,11 @@ function fractionDone(run: RunView): number {
 export function registerClientCommands(program: Command): void {
   connectionOptions(
     addRunOptions(program.command('submit').description('queue a run on a dfq API; prints the run id')),
-  ).action(async (opts) => {
-    const s = runSettings(opts);
-    const options = {
-      weightBits: s.weightBits,
-      activationBits: s.activationBits,
-      firstLastBits: s.firstLastBits,
-      synth: s.synth,
-      images: s.images,
-      iterations: s.iterations,
-      synthBatchSize: s.synthBatchSize,
-      learningRate: s.learningRate,
-      calibration: s.calibration,
-      evaluate: s.evalDir !== null,
-      evalLimit: s.evalLimit,
-      seed: s.seed,
-      backend: s.backend,
-      inputMean: s.inputMean,
-      inputStd: s.inputStd,
-      saveImages: s.saveImages,
-    };
-    const { runId } = await apiClient(opts).submitRun(opts.model, options);
+  ).action(async (opts, command: Command) => {
+    const settings = runSettings(command);
+    checkRunSettings(settings);
+    // Every option the service takes, derived from the run-option table; local paths stay here.
+    const { runId } = await apiClient(opts).submitRun(opts.model, toServiceOptions(settings));
     process.stdout.write(`${runId}\n`);
   });
 

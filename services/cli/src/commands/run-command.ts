@@ -1,4 +1,4 @@
-import { backendFromEnv, type RunConfig, runPipeline } from '@dfq/core';
+import { backendFromEnv, checkRunSettings, type RunConfig, runPipeline } from '@dfq/core';
 import type { Command } from 'commander';
 import { progressPrinter } from '../progress-printer.js';
 import { addRunOptions, runSettings } from '../run-options.js';
@@ -14,13 +14,15 @@ export function registerRunCommand(program: Command): void {
       ),
   )
     .requiredOption('--out <dir>', 'output directory for report.json, the quantized model and images')
-    .action(async (opts) => {
-      const settings = runSettings(opts);
+    .action(async (opts, command: Command) => {
+      const settings = runSettings(command);
+      checkRunSettings(settings);
       const config: RunConfig = {
         ...settings,
         modelPath: opts.model,
         outDir: opts.out,
-        backend: opts.backend ?? backendFromEnv() ?? 'auto',
+        // 'auto' defers to the machine's DFQ_BACKEND, as a worker does.
+        backend: settings.backend === 'auto' ? (backendFromEnv() ?? 'auto') : settings.backend,
       };
       const report = await runPipeline(config, progressPrinter());
       const e = report.evaluation;

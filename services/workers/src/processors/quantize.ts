@@ -1,18 +1,27 @@
-import { type CalibrationOutput, quantizeStage, type SynthesisOutput } from '@dfq/core';
+import { type CalibrationOutput, quantizeStage, reportStage, type SynthesisOutput } from '@dfq/core';
 import type { StageJobData } from '@dfq/queue';
 import type { SandboxedJob } from 'bullmq';
 import { onlyChildValue } from './child-value.js';
 import { runStage } from './stage-processor.js';
 
-/** Sandboxed processor of the quantize queue: profile -> quantized model, evaluation, report.json. */
+/**
+ * Sandboxed processor of the quantize queue: profile -> quantized model, then the report stage
+ * (overflow check, evaluation, report.json, card) on the model still in memory.
+ */
 export default function quantize(job: SandboxedJob<StageJobData>) {
   return runStage(job, async (config, env) => {
     const upstream = await onlyChildValue<{ synthesis: SynthesisOutput; calibration: CalibrationOutput }>(
       job,
     );
-    const report = await quantizeStage(
+    const quantization = await quantizeStage(config, upstream, env);
+    const report = await reportStage(
       config,
-      { ...upstream, startedAt: job.data.createdAt, startedAtMs: Date.parse(job.data.createdAt) },
+      {
+        ...upstream,
+        quantization,
+        startedAt: job.data.createdAt,
+        startedAtMs: Date.parse(job.data.createdAt),
+      },
       env,
     );
     // The return value lands in Redis: keep it to references and headline figures.

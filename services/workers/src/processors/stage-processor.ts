@@ -1,6 +1,16 @@
 import { existsSync } from 'node:fs';
-import { ArtifactStore, backendFromEnv, ModelLoadError, type RunEvent, type StageEnv } from '@dfq/core';
-import { createRedis, RunRegistry, type StageJobData, toRunConfig } from '@dfq/queue';
+import {
+  initialProgress,
+  nextProgress,
+  type ResolvedRunConfig,
+  type RunEvent,
+  RunOptionError,
+  resolveRunConfig,
+  serviceKey,
+  toRunConfig,
+} from '@dfq/contract';
+import { ArtifactStore, backendFromEnv, ModelLoadError, type StageEnv } from '@dfq/core';
+import { createRedis, RunRegistry, type StageJobData } from '@dfq/queue';
 import { type SandboxedJob, UnrecoverableError } from 'bullmq';
 import { handBackFlag, workerSettings } from '../worker-env.js';
 
@@ -21,7 +31,7 @@ class RunCancelledError extends Error {
  */
 export async function runStage<T>(
   job: SandboxedJob<StageJobData>,
-  stage: (config: ReturnType<typeof toRunConfig>, env: StageEnv) => Promise<T>,
+  stage: (config: ResolvedRunConfig, env: StageEnv) => Promise<T>,
 ): Promise<T> {
   const settings = workerSettings();
   const store = new ArtifactStore(settings.artifactsDir);
@@ -32,12 +42,12 @@ export async function runStage<T>(
     evalDir: settings.evalDir,
   });
   // 'auto' defers to the machine's DFQ_BACKEND, as `dfq run` does.
-  const config = {
+  const config = resolveRunConfig({
     ...requested,
     backend: requested.backend === 'auto' ? (backendFromEnv() ?? 'auto') : requested.backend,
     // Trained generators stay with the tenant whose model they were trained on.
     cacheDir: store.path(`${data.tenant}/generators`),
-  };
+  });
   const redis = createRedis(settings.redisUrl, 'producer');
   const registry = new RunRegistry(redis);
   let cancelled = await registry.isCancelled(data.runId);
@@ -53,23 +63,24 @@ export async function runStage<T>(
     );
   }, 2000);
   let lastProgress = 0;
-  let latest: Record<string, unknown> = { stage: job.name };
+  let progress = initialProgress(job.name, new Date().toISOString());
   const onEvent = (e: RunEvent) => {
     if (cancelled) throw new RunCancelledError(data.runId);
     if (handBack) throw new Error('worker shutting down: the stage is handed back to the queue');
-    if (e.kind === 'stage') latest = { stage: job.name, step: e.stage, message: e.message };
-    else if (e.kind === 'synthesis' || e.kind === 'quantizer') latest = { ...latest, ...e.progress };
-    else latest = { ...latest, evaluating: e.model, done: e.done, total: e.total };
     const now = Date.now();
-    if (now - lastProgress >= 1000 || e.kind === 'stage') {
+    progress = nextProgress(progress, e, new Date(now).toISOString());
+    if (now - lastProgress >= 1000 || e.kind === 'phase') {
       lastProgress = now;
-      job.updateProgress({ ...latest, at: new Date(now).toISOString() }).catch(() => {});
+      job.updateProgress({ ...progress }).catch(() => {});
     }
   };
   try {
     if (cancelled) throw new RunCancelledError(data.runId);
     return await stage(config, { store, prefix: data.prefix, onEvent });
   } catch (err) {
+    // Clients read the reason through the API: name options as its requests do.
+    if (err instanceof RunOptionError)
+      throw new UnrecoverableError(err.phrase((key) => `options.${serviceKey(key)}`));
     if (err instanceof ModelLoadError || err instanceof RunCancelledError)
       throw new UnrecoverableError((err as Error).message);
     throw err;

@@ -1,7 +1,5 @@
+import { BACKEND_CHOICES, type BackendRequest } from '@dfq/contract';
 import * as tf from '@tensorflow/tfjs';
-
-export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'native', 'wasm', 'cpu'] as const;
-export type BackendRequest = (typeof BACKEND_CHOICES)[number];
 
 export interface BackendAttempt {
   backend: Exclude<BackendRequest, 'auto'>;

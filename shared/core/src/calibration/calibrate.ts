@@ -1,3 +1,4 @@
+import { RANGE_ESTIMATOR_METHODS, type RangeEstimatorName } from '@dfq/contract';
 import * as tf from '@tensorflow/tfjs';
 import type { GraphRunner } from '../model/graph-runner.js';
 import {
@@ -10,7 +11,7 @@ import { RANGE_ESTIMATORS } from './estimators.js';
 import type { EstimatorContext } from './range-estimator.js';
 import { ValueSample } from './value-sample.js';
 
-export const CALIBRATION_METHODS = Object.keys(RANGE_ESTIMATORS);
+export const CALIBRATION_METHODS = Object.keys(RANGE_ESTIMATOR_METHODS) as RangeEstimatorName[];
 
 export interface TensorCalibration {
   range: Range;
@@ -59,7 +60,7 @@ export function calibrate(
   options: { method?: string; batchSize?: number } = {},
 ): CalibrationProfile {
   const method = options.method ?? 'minmax';
-  const estimate = RANGE_ESTIMATORS[method];
+  const estimate = RANGE_ESTIMATORS[method as RangeEstimatorName];
   if (!estimate)
     throw new Error(`unknown calibration method ${method}; choose one of ${CALIBRATION_METHODS.join(', ')}`);
   const names = [...tensors];
@@ -83,8 +84,7 @@ export function calibrate(
   for (const [name, sample] of samples) {
     const context = contextOf(name);
     const chosen = estimate(sample, context);
-    const range = chosen ??
-      RANGE_ESTIMATORS.minmax?.(sample, context) ?? { min: sample.min, max: sample.max };
+    const range = chosen ?? RANGE_ESTIMATORS.minmax(sample, context) ?? { min: sample.min, max: sample.max };
     ranges[name] = range;
     report[name] = {
       range,

@@ -1,3 +1,4 @@
+import type { RangeEstimatorName } from '@dfq/contract';
 import { affineParams, type Range } from '../quantization/activation-quantizer.js';
 import { roundHalfEven } from '../util/round.js';
 import { binCenter, histogram } from './histogram.js';
@@ -124,7 +125,8 @@ export function bnBased(n = 6): RangeEstimator {
   };
 }
 
-export const RANGE_ESTIMATORS: Record<string, RangeEstimator> = {
+/** The implementation of every estimator the contract's RANGE_ESTIMATOR_METHODS registers. */
+export const RANGE_ESTIMATORS: Record<RangeEstimatorName, RangeEstimator> = {
   minmax: minMax,
   percentile: percentile(99.99),
   mse: mseOptimal,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { InputNormalization, ModelGraph } from '../model/graph.js';
-import { GraphRunner, type RunOptions } from '../model/graph-runner.js';
+import { GraphRunner, type GraphRunOptions } from '../model/graph-runner.js';
 import type { LabelledImages } from './fashion-mnist.js';
 import { normalizedBatch } from './normalize.js';
 
@@ -54,7 +54,7 @@ export async function evaluateGraphTop1(
   set: LabelledImages,
   norm: InputNormalization,
   options: EvaluateOptions = {},
-  transform?: RunOptions['transform'],
+  transform?: GraphRunOptions['transform'],
 ): Promise<Accuracy> {
   const runner = new GraphRunner(graph);
   try {

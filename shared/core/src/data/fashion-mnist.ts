@@ -2,8 +2,6 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readIdx } from './idx.js';
 
-export const DEFAULT_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
-
 export const FASHION_MNIST_CLASSES = [
   'T-shirt/top',
   'Trouser',

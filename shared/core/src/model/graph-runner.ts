@@ -3,7 +3,7 @@ import { type FrozenConv2d, frozenConv2d } from './frozen-conv2d.js';
 import type { Activation, GraphNode, ModelGraph, WeightTensor } from './graph.js';
 import { nodeWeights } from './graph.js';
 
-export interface RunOptions {
+export interface GraphRunOptions {
   /** Node names whose outputs the caller wants back (e.g. BatchNorm inputs for synthesis). */
   taps?: ReadonlySet<string>;
   /** Rewrites a node's output before its consumers see it (activation fake-quantization). */
@@ -85,7 +85,7 @@ export class GraphRunner {
   }
 
   /** Runs the graph on a normalized NHWC batch. Call inside tf.tidy or dispose the result. */
-  run(input: tf.Tensor, options: RunOptions = {}): RunResult {
+  run(input: tf.Tensor, options: GraphRunOptions = {}): RunResult {
     const values = new Map<string, tf.Tensor>();
     const taps = new Map<string, tf.Tensor>();
     const release = options.releaseEarly ? this.releaser(input, values, options.taps) : null;
@@ -109,7 +109,7 @@ export class GraphRunner {
   }
 
   /** Logits (or the model's final activation) for a batch; the caller owns the result. */
-  predict(input: tf.Tensor, transform?: RunOptions['transform']): tf.Tensor {
+  predict(input: tf.Tensor, transform?: GraphRunOptions['transform']): tf.Tensor {
     return tf.tidy(() => this.run(input, { releaseEarly: true, ...(transform ? { transform } : {}) }).output);
   }
 
@@ -134,7 +134,7 @@ export class GraphRunner {
     };
   }
 
-  private evaluate(node: GraphNode, args: tf.Tensor[], options: RunOptions): tf.Tensor {
+  private evaluate(node: GraphNode, args: tf.Tensor[], options: GraphRunOptions): tf.Tensor {
     const x = args[0] as tf.Tensor;
     const kernel = options.kernels?.get(node.name);
     const bias =

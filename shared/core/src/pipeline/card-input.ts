@@ -1,3 +1,4 @@
+import { WEIGHT_QUANTIZER_METHODS } from '@dfq/contract';
 import type { FoldResult } from '../model/fold-batchnorm.js';
 import { gridSourceResolver, type QuantizationPlan } from '../quantization/quantization-plan.js';
 import type { CardInput } from '../report/quantization-card.js';
@@ -43,7 +44,7 @@ export function cardInput(report: RunReport, folding: FoldResult, plan: Quantiza
     },
     weightQuantizer: {
       method: q.method,
-      rounding: q.method === 'rtn' ? 'round-half-even' : 'argmax',
+      rounding: WEIGHT_QUANTIZER_METHODS[q.method].rounding,
       training: t
         ? {
             projection: t.projection,

@@ -1,11 +1,11 @@
+import { type RunConfig, SYNTHESIS_METHODS } from '@dfq/contract';
 import type { LoadModelOptions } from '../model/load-model.js';
-import type { RunConfig } from './run-config.js';
 
 /** How every stage loads the model for a run: the same normalization, the same BN requirement. */
-export function modelOptions(config: RunConfig): LoadModelOptions {
+export function modelOptions(config: Pick<RunConfig, 'inputMean' | 'inputStd' | 'synth'>): LoadModelOptions {
   return {
     ...(config.inputMean ? { inputMean: config.inputMean } : {}),
     ...(config.inputStd ? { inputStd: config.inputStd } : {}),
-    requireBatchNorm: config.synth === 'direct' || config.synth === 'zeroq' || config.synth === 'generative',
+    requireBatchNorm: SYNTHESIS_METHODS[config.synth].needsBatchNorm,
   };
 }

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import type { EvaluatedModel, RunConfig } from '@dfq/contract';
 import { evaluateGraphTop1 } from '../data/evaluate.js';
 import { evaluateStockModel } from '../data/evaluate-stock-model.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
@@ -7,8 +7,7 @@ import type { IntegerModel } from '../integer/integer-model.js';
 import type { ModelGraph } from '../model/graph.js';
 import { loadStockLayersModel } from '../model/load-stock-model.js';
 import { activationFakeQuant, type QuantizedModel } from '../quantization/quantize-model.js';
-import type { RunConfig } from './run-config.js';
-import { type EvaluatedModel, type StageEnv, secondsSince } from './stage-env.js';
+import { type StageEnv, secondsSince } from './stage-env.js';
 
 export interface ModelsEvaluation {
   dataset: string;
@@ -41,20 +40,21 @@ export async function evaluateModels(
   graph: ModelGraph,
   quantized: QuantizedModel,
   integer: IntegerModel,
-  uint8ModelDir: string,
+  uint8ModelJson: string,
   env: StageEnv,
 ): Promise<ModelsEvaluation> {
   const testSet = await loadFashionMnist(config.evalDir as string, 'test');
   const samples = Math.min(config.evalLimit ?? testSet.count, testSet.count);
   env.onEvent({
-    kind: 'stage',
-    stage: 'evaluation',
+    kind: 'phase',
+    phase: 'evaluation',
     message: `top-1 on ${samples} Fashion-MNIST test images`,
   });
   const start = performance.now();
   const options = (model: EvaluatedModel) => ({
     limit: samples,
-    onBatch: (done: number, total: number) => env.onEvent({ kind: 'evaluation', model, done, total }),
+    onBatch: (done: number, total: number) =>
+      env.onEvent({ kind: 'evaluation', progress: { model, done, total } }),
   });
   const fp32 = await evaluateGraphTop1(graph, testSet, graph.normalization, options('fp32'));
   const q = await evaluateGraphTop1(
@@ -69,7 +69,7 @@ export async function evaluateModels(
   integerRun.predictions.forEach((p, i) => {
     if (p === testSet.labels[i]) integerCorrect++;
   });
-  const stock = await loadStockLayersModel(join(uint8ModelDir, 'model.json'));
+  const stock = await loadStockLayersModel(uint8ModelJson);
   const uint8 = await evaluateStockModel(stock, testSet, graph.normalization, { limit: samples });
   stock.dispose();
   return {

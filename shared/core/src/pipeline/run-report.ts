@@ -1,10 +1,10 @@
+import type { ResolvedRunConfig } from '@dfq/contract';
 import type { BackendAttempt } from '../backend/select-backend.js';
 import type { TensorCalibration } from '../calibration/calibrate.js';
 import type { AccumulatorBits, AccumulatorChoice } from '../quantization/accumulator-fit.js';
 import type { WeightTraining } from '../quantization/build-quantized-model.js';
 import type { LayerQuantization } from '../quantization/quantize-model.js';
 import type { ModelsEvaluation } from './quantize-evaluation.js';
-import type { RunConfig } from './run-config.js';
 import type { SynthesisOutput } from './stage-env.js';
 
 export interface LayerReport extends LayerQuantization {
@@ -32,7 +32,7 @@ export interface RunReport {
     layers: number;
     normalization: { mean: number[]; std: number[]; source: string };
   };
-  config: RunConfig;
+  config: ResolvedRunConfig;
   synthesis: SynthesisOutput['summary'];
   calibration: {
     method: string;
@@ -41,7 +41,7 @@ export interface RunReport {
     tensors: Record<string, TensorCalibration>;
   };
   quantization: {
-    method: RunConfig['quantizer'];
+    method: ResolvedRunConfig['quantizer'];
     weightBits: number;
     activationBits: number;
     firstLastBits: number | null;

@@ -1,17 +1,11 @@
+import type { RunEvent, SynthesisMethod } from '@dfq/contract';
 import type { ArtifactRef, ArtifactStore } from '../artifacts/artifact-store.js';
 import type { BackendAttempt } from '../backend/select-backend.js';
 import type { TensorCalibration } from '../calibration/calibrate.js';
-import type { MeanFieldProgress } from '../quantization/mean-field.js';
-import type { SynthesisProgress } from '../synthesis/synthesis-result.js';
 
-export type RunEvent =
-  | { kind: 'stage'; stage: string; message: string }
-  | { kind: 'synthesis'; progress: SynthesisProgress }
-  | { kind: 'quantizer'; progress: MeanFieldProgress }
-  | { kind: 'evaluation'; model: EvaluatedModel; done: number; total: number };
+export type { RunEvent } from '@dfq/contract';
 
-/** The models evaluation reports progress for: FP32, fake-quantized, and the integer-only executor. */
-export type EvaluatedModel = 'fp32' | 'quantized' | 'integer';
+import type { GeneratorUse } from './synthesizers.js';
 
 /** Where a stage keeps its artifacts and whom it tells about progress. */
 export interface StageEnv {
@@ -44,7 +38,7 @@ export interface SynthesisOutput {
   pngDir: string | null;
   contactSheet: ArtifactRef | null;
   summary: {
-    method: string;
+    method: SynthesisMethod;
     images: number;
     iterations: number;
     seconds: number;
@@ -58,7 +52,7 @@ export interface SynthesisOutput {
     /** The same on real test images, when an evaluation set is given. */
     realDiversity: number | null;
     bnLossPerLayer: Record<string, number>;
-    generator: { key: string; reused: boolean; trainingSteps: number } | null;
+    generator: GeneratorUse | null;
   };
   peakRssBytes: number;
 }

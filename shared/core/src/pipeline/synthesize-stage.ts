@@ -1,5 +1,5 @@
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import type { ResolvedRunConfig } from '@dfq/contract';
+import { SYNTHESIS_METHODS } from '@dfq/contract';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../backend/select-backend.js';
 import { FASHION_MNIST_CLASSES, type LabelledImages, loadFashionMnist } from '../data/fashion-mnist.js';
@@ -9,26 +9,14 @@ import { saveClassContactSheet } from '../images/class-contact-sheet.js';
 import { saveImages } from '../images/save-images.js';
 import type { ModelGraph } from '../model/graph.js';
 import { GraphRunner } from '../model/graph-runner.js';
-import { loadModel } from '../model/load-model.js';
-import { noiseImages, realImages } from '../synthesis/baseline-images.js';
-import { DIRECT_PRESET, synthesizeDirect, ZEROQ_PRESET } from '../synthesis/direct-synthesis.js';
-import { GENERATIVE_TRAINING, synthesizeGenerative } from '../synthesis/generative-synthesis.js';
-import { generatorKey, loadGenerator, saveGenerator } from '../synthesis/generator-cache.js';
 import { classCount } from '../synthesis/labels.js';
 import { bnLossPerLayer, predictWithFeatures, withinClassDiversity } from '../synthesis/quality.js';
-import type { SynthesisResult } from '../synthesis/synthesis-result.js';
-import { modelOptions } from './model-options.js';
-import type { RunConfig } from './run-config.js';
+import { checkRun } from './check-run.js';
+import { prepareModel } from './prepare-model.js';
 import { peakRssBytes, type StageEnv, type SynthesisOutput, secondsSince, stageKey } from './stage-env.js';
+import { SYNTHESIZERS } from './synthesizers.js';
 
 const REAL_DIVERSITY_SAMPLE = 1000;
-
-/** Adam's step for generator weights (--lr sets the pixel step of direct synthesis, a different scale). */
-const GENERATOR_LEARNING_RATE = 0.01;
-
-export function generatorCacheDir(config: RunConfig): string {
-  return config.cacheDir ?? process.env.DFQ_CACHE_DIR ?? join(homedir(), '.cache', 'dfq', 'generators');
-}
 
 function classNames(graph: ModelGraph): string[] {
   const n = classCount(graph);
@@ -49,99 +37,34 @@ function realDiversity(runner: GraphRunner, test: LabelledImages, graph: ModelGr
   }
 }
 
-async function makeImages(
-  config: RunConfig,
-  graph: ModelGraph,
-  env: StageEnv,
-): Promise<{ result: SynthesisResult; generator: SynthesisOutput['summary']['generator'] }> {
-  const onProgress = (
-    progress: Parameters<NonNullable<Parameters<typeof synthesizeDirect>[1]['onProgress']>>[0],
-  ) => env.onEvent({ kind: 'synthesis', progress });
-  switch (config.synth) {
-    case 'generative': {
-      const settings = {
-        iterations: config.iterations,
-        seed: config.seed,
-        learningRate: GENERATOR_LEARNING_RATE,
-        batch: config.synthBatchSize,
-        ...GENERATIVE_TRAINING,
-      };
-      const key = generatorKey(graph, settings);
-      const dir = generatorCacheDir(config);
-      const cached = await loadGenerator(dir, key);
-      if (cached)
-        env.onEvent({
-          kind: 'stage',
-          stage: 'synthesis',
-          message: `reusing the generator trained earlier for this model (${key})`,
-        });
-      const result = await synthesizeGenerative(graph, {
-        images: config.images,
-        iterations: config.iterations,
-        seed: config.seed,
-        batchSize: config.synthBatchSize,
-        learningRate: GENERATOR_LEARNING_RATE,
-        ...(cached ? { generator: cached } : {}),
-        onProgress,
-      });
-      if (!cached) await saveGenerator(dir, key, result.generator);
-      return { result, generator: { key, reused: cached !== null, trainingSteps: result.iterations } };
-    }
-    case 'direct':
-    case 'zeroq':
-      return {
-        result: await synthesizeDirect(graph, {
-          images: config.images,
-          iterations: config.iterations,
-          seed: config.seed,
-          batchSize: config.synthBatchSize,
-          learningRate: config.learningRate,
-          ...(config.synth === 'zeroq' ? ZEROQ_PRESET : DIRECT_PRESET),
-          onProgress,
-        }),
-        generator: null,
-      };
-    case 'noise':
-      return { result: noiseImages(graph, config.images, config.seed), generator: null };
-    case 'real':
-      if (!config.evalDir)
-        throw new Error(
-          "--synth real needs --eval <dir>: the real images come from that directory's training split",
-        );
-      return {
-        result: realImages(
-          graph,
-          await loadFashionMnist(config.evalDir, 'train'),
-          config.images,
-          config.seed,
-        ),
-        generator: null,
-      };
-  }
-}
-
 /** Stage 1: model -> calibration images (images.npy in normalized input space, PNGs) and their quality. */
-export async function synthesizeStage(config: RunConfig, env: StageEnv): Promise<SynthesisOutput> {
+export async function synthesizeStage(config: ResolvedRunConfig, env: StageEnv): Promise<SynthesisOutput> {
   const backend = await selectBackend(config.backend);
+  checkRun(config);
   const failed = backend.attempts.filter((a) => !a.ok).map((a) => `${a.backend}: ${a.reason}`);
   env.onEvent({
-    kind: 'stage',
-    stage: 'backend',
+    kind: 'phase',
+    phase: 'backend',
     message: `tensor backend: ${backend.name}${failed.length ? ` (${failed.join('; ')})` : ''}`,
   });
-  const { graph } = await loadModel(config.modelPath, modelOptions(config));
-  const optimized = ['generative', 'direct', 'zeroq'].includes(config.synth);
+  const { graph } = await prepareModel(config);
+  const optimized = SYNTHESIS_METHODS[config.synth].optimized;
   env.onEvent({
-    kind: 'stage',
-    stage: 'synthesis',
+    kind: 'phase',
+    phase: 'synthesis',
     message: `${config.synth}: ${config.images} images${optimized ? `, ${config.iterations} iterations` : ''}`,
   });
   const start = performance.now();
-  const { result, generator } = await makeImages(config, graph, env);
+  const { result, generator } = await SYNTHESIZERS[config.synth]({
+    config,
+    graph,
+    onProgress: (progress) => env.onEvent({ kind: 'synthesis', progress }),
+    note: (message) => env.onEvent({ kind: 'phase', phase: 'synthesis', message }),
+  });
   const seconds = secondsSince(start);
   const runner = new GraphRunner(graph);
   try {
-    env.onEvent({ kind: 'stage', stage: 'synthesis', message: 'measuring image quality' });
+    env.onEvent({ kind: 'phase', phase: 'synthesis', message: 'measuring image quality' });
     const predictions = predictWithFeatures(runner, result.images);
     const labels = result.labels ?? null;
     const targetAgreement = labels

@@ -1,4 +1,6 @@
+import type { DistillationProgress } from '@dfq/contract';
 import * as tf from '@tensorflow/tfjs';
+import { requireWeightGradients } from '../backend/weight-gradients.js';
 import type { ModelGraph, WeightedNode } from '../model/graph.js';
 import { isWeighted, outputChannelIndexer } from '../model/graph.js';
 import { GraphRunner } from '../model/graph-runner.js';
@@ -40,14 +42,7 @@ export const DEFAULT_MEAN_FIELD: Omit<MeanFieldOptions, 'projection' | 'seed'> =
   featureWeight: 1,
 };
 
-export interface MeanFieldProgress {
-  step: number;
-  steps: number;
-  beta: number;
-  loss: number;
-  seconds: number;
-  etaSeconds: number;
-}
+export type MeanFieldProgress = DistillationProgress;
 
 export interface MeanFieldResult {
   weights: Map<string, ChannelQuantized>;
@@ -129,11 +124,9 @@ export async function trainMeanField(
   images: tf.Tensor4D,
   options: MeanFieldOptions,
 ): Promise<MeanFieldResult> {
-  if (!tf.getKernel('Conv2DBackpropFilter', tf.getBackend()))
-    throw new Error(
-      `${options.projection === 'softmax' ? 'pmf' : 'pgd'} trains the weights and needs weight gradients, which the ` +
-        `${tf.getBackend()} backend lacks (no Conv2DBackpropFilter); use --backend native (or cpu, much slower), or --quantizer rtn`,
-    );
+  requireWeightGradients([
+    { option: 'quantizer', value: options.projection === 'softmax' ? 'pmf' : 'pgd', instead: 'rtn' },
+  ]);
   const start = performance.now();
   const teacher = new GraphRunner(folded);
   const student = new GraphRunner(folded);

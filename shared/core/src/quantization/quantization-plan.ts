@@ -1,3 +1,4 @@
+import type { BitPolicy } from '@dfq/contract';
 import type { GraphNode, ModelGraph, WeightedNode } from '../model/graph.js';
 import { consumers, isWeighted } from '../model/graph.js';
 
@@ -15,13 +16,6 @@ export function gridSourceResolver(graph: ModelGraph): (name: string) => string 
     while (node && GRID_PRESERVING.has(node.op) && node.inputs[0]) node = byName.get(node.inputs[0]);
     return node?.name ?? name;
   };
-}
-
-export interface BitPolicy {
-  weightBits: number;
-  activationBits: number;
-  /** Bits for the first and last weighted layers' weights and inputs (null: same as the rest). */
-  firstLastBits: number | null;
 }
 
 export interface QuantizationPlan {

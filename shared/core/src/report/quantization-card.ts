@@ -1,3 +1,4 @@
+import type { SynthesisMethod, WEIGHT_QUANTIZER_METHODS, WeightQuantizerName } from '@dfq/contract';
 /**
  * The quantization card of one run: every choice that trades accuracy for speed, and what it
  * measurably cost ("confounding tradeoffs": results only compare when all of these are stated).
@@ -54,9 +55,9 @@ export interface CardLayer {
 }
 
 export interface CardWeightQuantizer {
-  method: 'rtn' | 'pmf' | 'pgd';
-  /** How a weight lands on its final level: RTN rounds half to even, PMF/PGD take the argmax of u. */
-  rounding: 'round-half-even' | 'argmax';
+  method: WeightQuantizerName;
+  /** How a weight lands on its final level, as the quantizer's registration states it. */
+  rounding: (typeof WEIGHT_QUANTIZER_METHODS)[WeightQuantizerName]['rounding'];
   /** The distillation that chose the levels; null for methods that do not train (rtn). */
   training: {
     /** softmax (PMF) or sparsemax (PGD). */
@@ -99,8 +100,8 @@ export interface CardInput {
   };
   weightQuantizer: CardWeightQuantizer;
   calibration: {
-    /** Synthesis method that made the calibration images (direct, generative, zeroq, noise, real). */
-    synthesis: string;
+    /** Synthesis method that made the calibration images. */
+    synthesis: SynthesisMethod;
     images: number;
     iterations: number;
     /** True only for the `real` baseline: then the card says real training images were used. */

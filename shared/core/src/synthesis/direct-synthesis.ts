@@ -1,3 +1,4 @@
+import type { SynthesisProgress } from '@dfq/contract';
 import * as tf from '@tensorflow/tfjs';
 import { normalizedPixelBounds } from '../data/normalize.js';
 import type { ModelGraph } from '../model/graph.js';
@@ -13,7 +14,7 @@ import {
   inputStatisticsLoss,
 } from './bn-statistics-loss.js';
 import { balancedLabels, classCount } from './labels.js';
-import type { SynthesisProgress, SynthesisResult } from './synthesis-result.js';
+import type { SynthesisResult } from './synthesis-result.js';
 
 export interface DirectSynthesisOptions {
   images: number;

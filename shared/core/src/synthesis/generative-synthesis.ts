@@ -1,4 +1,6 @@
+import type { SynthesisProgress } from '@dfq/contract';
 import * as tf from '@tensorflow/tfjs';
+import { requireWeightGradients } from '../backend/weight-gradients.js';
 import { normalizedPixelBounds } from '../data/normalize.js';
 import type { ModelGraph } from '../model/graph.js';
 import { inputNode, isWeighted } from '../model/graph.js';
@@ -8,7 +10,7 @@ import { bnTargets, channelMoments, disposeTargets } from './bn-statistics-loss.
 import { Generator, type GeneratorWeights } from './generator.js';
 import { balancedLabels, classCount } from './labels.js';
 import { penultimateNode } from './quality.js';
-import type { SynthesisProgress, SynthesisResult } from './synthesis-result.js';
+import type { SynthesisResult } from './synthesis-result.js';
 
 /**
  * Every default that shapes generator training. A cached generator must be keyed by these (the
@@ -150,12 +152,8 @@ export async function synthesizeGenerative(
   graph: ModelGraph,
   options: GenerativeOptions,
 ): Promise<GenerativeResult> {
-  if (!options.generator && !tf.getKernel('Conv2DBackpropFilter', tf.getBackend())) {
-    throw new Error(
-      `generative synthesis trains a generator and needs weight gradients, which the ${tf.getBackend()} backend ` +
-        'lacks (no Conv2DBackpropFilter); use --backend native (or cpu, much slower), or --synth direct',
-    );
-  }
+  if (!options.generator)
+    requireWeightGradients([{ option: 'synth', value: 'generative', instead: 'direct' }]);
   const [height, width, channels] = inputNode(graph).shape as [number, number, number];
   const classes = classCount(graph);
   const latent = options.latent ?? GENERATIVE_TRAINING.latent;

@@ -1,14 +1,5 @@
+import type { SynthesisMethod } from '@dfq/contract';
 import type * as tf from '@tensorflow/tfjs';
-
-export type SynthesisMethod = 'generative' | 'direct' | 'zeroq' | 'noise' | 'real';
-
-export interface SynthesisProgress {
-  iteration: number;
-  iterations: number;
-  batch: number;
-  batches: number;
-  loss: number;
-}
 
 export interface SynthesisResult {
   method: SynthesisMethod;

@@ -1,0 +1,33 @@
+import { type RangeEstimatorName, rangeEstimatorFor } from './range-estimator-methods.js';
+import type { RunConfig } from './run-options.js';
+
+/** Bits of weights and activations, with the first and last layers' exception. */
+export interface BitPolicy {
+  weightBits: number;
+  activationBits: number;
+  /** Bits of the first and last weighted layers' weights and inputs (null: same as the rest). */
+  firstLastBits: number | null;
+}
+
+/** A run's choices that follow from its options, settled once before the first stage. */
+export interface ResolvedChoices {
+  /** The range estimator in force (`auto` resolved by activation bits). */
+  rangeEstimator: RangeEstimatorName;
+  bits: BitPolicy;
+}
+
+export type ResolvedRunConfig = RunConfig & { resolved: ResolvedChoices };
+
+export function resolveRunConfig(config: RunConfig): ResolvedRunConfig {
+  return {
+    ...config,
+    resolved: {
+      rangeEstimator: rangeEstimatorFor(config.calibration, config.activationBits),
+      bits: {
+        weightBits: config.weightBits,
+        activationBits: config.activationBits,
+        firstLastBits: config.firstLastBits,
+      },
+    },
+  };
+}

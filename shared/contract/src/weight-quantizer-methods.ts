@@ -1,0 +1,35 @@
+/** What a weight quantizer needs, so a run is checked before its first stage starts. */
+export interface WeightQuantizerInfo {
+  summary: string;
+  /** Learns the weights by distillation on the synthetic images (else rounds them once). */
+  trainsWeights: boolean;
+  /** Needs the backend's weight gradients (Conv2DBackpropFilter). */
+  needsWeightGradients: boolean;
+  /** How the final level of each weight is picked, as the card states it. */
+  rounding: string;
+}
+
+/** Every weight quantizer, registered once: CLI choices, the API enum and the card derive from it. */
+export const WEIGHT_QUANTIZER_METHODS = {
+  rtn: {
+    summary: "round-to-nearest: each weight to the nearest level of its channel's grid",
+    trainsWeights: false,
+    needsWeightGradients: false,
+    rounding: 'round-half-even',
+  },
+  pmf: {
+    summary:
+      'proximal mean-field (Ajanthan et al. 2019): each weight a softmax distribution over its grid levels, distilled from the FP32 model on the synthetic images',
+    trainsWeights: true,
+    needsWeightGradients: true,
+    rounding: 'argmax',
+  },
+  pgd: {
+    summary: 'projected gradient descent: as pmf, with a sparsemax projection',
+    trainsWeights: true,
+    needsWeightGradients: true,
+    rounding: 'argmax',
+  },
+} as const satisfies Record<string, WeightQuantizerInfo>;
+
+export type WeightQuantizerName = keyof typeof WEIGHT_QUANTIZER_METHODS;

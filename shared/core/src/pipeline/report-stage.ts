@@ -1,0 +1,138 @@
+import { resolve } from 'node:path';
+import type { ResolvedRunConfig } from '@dfq/contract';
+import * as tf from '@tensorflow/tfjs';
+import { runIntegerOnNormalized } from '../integer/evaluate-integer.js';
+import { countParams } from '../model/graph.js';
+import { quantizedByteSize } from '../quantization/quantize-model.js';
+import { writeQuantizationCard } from '../report/quantization-card.js';
+import { DFQ_VERSION } from '../version.js';
+import { cardInput } from './card-input.js';
+import { evaluateModels } from './quantize-evaluation.js';
+import type { QuantizeOutput } from './quantize-stage.js';
+import type { LayerReport, RunReport } from './run-report.js';
+import {
+  type CalibrationOutput,
+  peakRssBytes,
+  type StageEnv,
+  type SynthesisOutput,
+  stageKey,
+} from './stage-env.js';
+
+export interface ReportStageInput {
+  synthesis: SynthesisOutput;
+  calibration: CalibrationOutput;
+  quantization: QuantizeOutput;
+  /** When the run began (ISO time) and its wall-clock start, for the report's totals. */
+  startedAt: string;
+  startedAtMs: number;
+}
+
+/**
+ * Stage 4: the quantized model -> the integer model's overflow check on the synthetic images,
+ * evaluation on the test split (when asked), report.json and the quantization card.
+ */
+export async function reportStage(
+  config: ResolvedRunConfig,
+  input: ReportStageInput,
+  env: StageEnv,
+): Promise<RunReport> {
+  const { prepared, built, integer, synthetic, artifacts } = input.quantization;
+  const { graph, normalizationSource, folding, plan } = prepared;
+  const quantized = built.model;
+  const syntheticCount = synthetic.shape[0] as number;
+  env.onEvent({
+    kind: 'phase',
+    phase: 'overflow check',
+    message: `integer model on ${syntheticCount} synthetic images`,
+  });
+  const onSynthetic = await runIntegerOnNormalized(integer, synthetic.data, syntheticCount);
+  const evaluation = config.evalDir
+    ? await evaluateModels(config, graph, quantized, integer, env.store.path(artifacts.tfjsUint8Model), env)
+    : null;
+
+  const observed = (layer: string) =>
+    Math.max(
+      onSynthetic.maxAbsAccumulator.get(layer) ?? 0,
+      evaluation?.integerRun.maxAbsAccumulator.get(layer) ?? 0,
+    );
+  const overflowsOf = (layer: string) =>
+    (onSynthetic.overflows.get(layer) ?? 0) + (evaluation?.integerRun.overflows.get(layer) ?? 0);
+  const accumulators = new Map(built.accumulators.map((a) => [a.layer, a]));
+  const layers: LayerReport[] = quantized.layers.map((layer) => {
+    const acc = accumulators.get(layer.name);
+    return {
+      ...layer,
+      calibrationSqnrDb: input.calibration.summary.tensors[layer.name]?.sqnrDb ?? null,
+      accumulator: acc
+        ? {
+            ...acc,
+            observed: observed(layer.name),
+            observedHeadroomBits: Math.log2(acc.limit / Math.max(1, observed(layer.name))),
+            overflows: overflowsOf(layer.name),
+          }
+        : null,
+    };
+  });
+  const overflows = layers.reduce((sum, l) => sum + (l.accumulator?.overflows ?? 0), 0);
+
+  const params = countParams(graph);
+  const { synthesis, calibration } = input;
+  const report: RunReport = {
+    dfqVersion: DFQ_VERSION,
+    startedAt: input.startedAt,
+    backend: input.quantization.backend.name,
+    backendAttempts: input.quantization.backend.attempts,
+    model: {
+      path: resolve(config.modelPath),
+      name: graph.name,
+      params,
+      layers: graph.nodes.length,
+      normalization: { ...graph.normalization, source: normalizationSource },
+    },
+    config,
+    synthesis: synthesis.summary,
+    calibration: calibration.summary,
+    quantization: {
+      method: config.quantizer,
+      weightBits: config.weightBits,
+      activationBits: config.activationBits,
+      firstLastBits: config.firstLastBits,
+      accumulatorBits: config.accumulatorBits,
+      granularity: { weights: 'per-channel symmetric', activations: 'per-tensor asymmetric' },
+      foldedBatchNorm: folding.folded,
+      fusedActivations: folding.fusedActivations,
+      training: built.training,
+      overflows,
+      overflowsChecked: { syntheticImages: syntheticCount, testImages: evaluation?.samples ?? 0 },
+      seconds: input.quantization.seconds,
+      bytesFp32: params * 4,
+      bytesQuantized: quantizedByteSize(quantized),
+      layers,
+    },
+    evaluation: evaluation
+      ? (({ integerRun, ...figures }) => ({
+          ...figures,
+          integerImagesPerSecond: figures.samples / integerRun.seconds,
+        }))(evaluation)
+      : null,
+    artifacts: {
+      ...artifacts,
+      card: stageKey(env, 'card.md'),
+      images: synthesis.pngDir,
+      contactSheet: synthesis.contactSheet?.key ?? null,
+    },
+    peakRssBytes: Math.max(
+      synthesis.peakRssBytes,
+      calibration.peakRssBytes,
+      input.quantization.peakRssBytes,
+      peakRssBytes(),
+    ),
+    tensorsAtEnd: tf.memory().numTensors,
+    totalSeconds: (Date.now() - input.startedAtMs) / 1000,
+  };
+  const card = writeQuantizationCard(cardInput(report, folding, plan));
+  await env.store.put(stageKey(env, 'card.md'), card.markdown);
+  await env.store.put(stageKey(env, 'card.json'), `${JSON.stringify(card.json, null, 2)}\n`);
+  await env.store.put(stageKey(env, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  return report;
+}
