@@ -1,7 +1,6 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,40 +9,15 @@ import { DATA, DFQ, EXAMPLE_DIR, reproducible, TestCluster } from './support/clu
 
 const run = promisify(execFile);
 const cluster = new TestCluster();
-let api: ChildProcess;
 let url = '';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   await cluster.init();
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  api = spawn('node', [DFQ, 'api'], {
-    env: cluster.env({ DFQ_PORT: String(port), DFQ_API_TOKENS: 'tok-acme=acme,tok-other=other' }),
-    stdio: 'ignore',
-  });
+  url = await cluster.startApi('tok-acme=acme,tok-other=other');
   cluster.startWorker('synthesize', 'calibrate', 'quantize');
-  for (let i = 0; ; i++) {
-    const ok = await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (i > 100) throw new Error('API did not become ready');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 });
 
 afterAll(async () => {
-  api?.kill('SIGTERM');
   await cluster.close();
 });
 

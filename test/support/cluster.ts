@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +22,15 @@ export const DFQ = join(ROOT, 'services/cli/bin/dfq.js');
 export const EXAMPLE_DIR = join(ROOT, 'examples/resnet-fmnist-a');
 export const DATA = process.env.DFQ_FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
 
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 export interface WorkerProcess {
   child: ChildProcess;
   output: () => string;
@@ -39,6 +49,7 @@ export class TestCluster {
   readonly flows = createFlowProducer(this.redis, this.prefix);
   readonly status = new RunStatusReader(this.redis, this.prefix);
   readonly workers: WorkerProcess[] = [];
+  readonly apis: ChildProcess[] = [];
   artifactsDir = '';
 
   async init(): Promise<void> {
@@ -91,6 +102,28 @@ export class TestCluster {
     return proc;
   }
 
+  /** Starts `dfq api` on a free loopback port in this cluster's environment; resolves to its URL once ready. */
+  async startApi(tokens: string): Promise<string> {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const child = spawn('node', [DFQ, 'api'], {
+      env: this.env({ DFQ_PORT: String(port), DFQ_API_TOKENS: tokens }),
+      stdio: 'ignore',
+    });
+    this.apis.push(child);
+    for (let i = 0; ; i++) {
+      if (
+        await fetch(`${url}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        return url;
+      if (i > 100) throw new Error('API did not become ready');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** Puts the example model in the store for a tenant; returns its model key. */
   async uploadExampleModel(tenant: string, modelId = 'example'): Promise<string> {
     await cp(EXAMPLE_DIR, join(this.artifactsDir, tenant, 'models', modelId), { recursive: true });
@@ -120,6 +153,7 @@ export class TestCluster {
   }
 
   async close(): Promise<void> {
+    for (const a of this.apis) a.kill('SIGTERM');
     for (const w of this.workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
     await this.status.close();
     await this.flows.close();
