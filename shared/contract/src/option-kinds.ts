@@ -67,6 +67,16 @@ export function intOrNull(flag: string, min: number, max: number, nullWord?: str
   };
 }
 
+export function between(flag: string, min: number, max: number) {
+  return {
+    arg: '<x>',
+    schema: z.number().min(min).max(max),
+    expect: `a number from ${min} to ${max}`,
+    parse: Number,
+    toArgs: (v: number) => withFlag(flag, String(v)),
+  };
+}
+
 export function positive(flag: string, max: number) {
   return {
     arg: '<x>',

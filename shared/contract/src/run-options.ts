@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BACKEND_CHOICES, DEFAULT_FASHION_MNIST_DIR } from './backends.js';
 import {
+  between,
   choice,
   int,
   intChoice,
@@ -91,6 +92,13 @@ export const RUN_OPTIONS = {
     ...choice('--calib', [AUTO_CALIBRATION, ...names(RANGE_ESTIMATOR_METHODS)]),
     default: AUTO_CALIBRATION,
     sample: 'kl',
+  },
+  calibPercentile: {
+    flag: '--calib-percentile',
+    help: 'the percentile estimator clips below the (100 - p)th and above the pth percentile',
+    ...between('--calib-percentile', 50, 100),
+    default: 99.99,
+    sample: 99.9,
   },
   quantizer: {
     flag: '--quantizer',

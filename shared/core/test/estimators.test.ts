@@ -7,6 +7,7 @@ import {
   minMax,
   mseOptimal,
   percentile,
+  RANGE_ESTIMATORS,
   seededRandom,
   selectBackend,
   ValueSample,
@@ -53,6 +54,14 @@ describe('range estimators', () => {
     const r = percentile(99.99)(sample, { bits: 4 }) as { min: number; max: number };
     expect(r.max).toBeLessThan(10);
     expect(r.max).toBeGreaterThan(3);
+  });
+
+  it("the registered percentile estimator takes the run's percentile, 99.99 by default", () => {
+    const at = (context: { bits: number; percentile?: number }) =>
+      RANGE_ESTIMATORS.percentile(sample, context) as { min: number; max: number };
+    expect(at({ bits: 4 })).toEqual(percentile(99.99)(sample, { bits: 4 }));
+    expect(at({ bits: 4, percentile: 99 }).max).toBeLessThan(at({ bits: 4 }).max);
+    expect(at({ bits: 4, percentile: 99 })).toEqual(percentile(99)(sample, { bits: 4 }));
   });
 
   it('MSE-optimal and KL ranges quantize these values with less error than min-max at 4 bits', () => {

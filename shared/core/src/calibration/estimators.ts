@@ -1,4 +1,4 @@
-import type { RangeEstimatorName } from '@dfq/contract';
+import { type RangeEstimatorName, RUN_OPTIONS } from '@dfq/contract';
 import { affineParams, type Range } from '../quantization/activation-quantizer.js';
 import { roundHalfEven } from '../util/round.js';
 import { binCenter, histogram } from './histogram.js';
@@ -128,7 +128,8 @@ export function bnBased(n = 6): RangeEstimator {
 /** The implementation of every estimator the contract's RANGE_ESTIMATOR_METHODS registers. */
 export const RANGE_ESTIMATORS: Record<RangeEstimatorName, RangeEstimator> = {
   minmax: minMax,
-  percentile: percentile(99.99),
+  percentile: (sample, context) =>
+    percentile(context.percentile ?? RUN_OPTIONS.calibPercentile.default)(sample, context),
   mse: mseOptimal,
   kl: klDivergence,
   bn: bnBased(6),

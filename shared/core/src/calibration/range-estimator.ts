@@ -13,6 +13,8 @@ export interface EstimatorContext {
   bits: number;
   /** Present for outputs of layers a BatchNorm was folded into. */
   prior?: BnPrior;
+  /** The percentile estimator's p (run option calibPercentile; its default when absent). */
+  percentile?: number;
 }
 
 /**

@@ -41,7 +41,11 @@ export async function calibrateStage(
       plan.activationBits.keys(),
       (n) => {
         const prior = priors.get(n);
-        return { bits: plan.activationBits.get(n) ?? 8, ...(prior ? { prior } : {}) };
+        return {
+          bits: plan.activationBits.get(n) ?? 8,
+          percentile: config.calibPercentile,
+          ...(prior ? { prior } : {}),
+        };
       },
       { method },
     );
