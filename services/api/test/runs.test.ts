@@ -105,6 +105,16 @@ describe('runs', () => {
     expect(notJson.json().message).toContain('not valid JSON');
   });
 
+  it('refuses options that cannot work together, naming the request fields', async () => {
+    const res = await createRun({ synth: 'real' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().message).toMatch(/options\.synth real .*set options\.evaluate too/);
+    // A service takes fewer images than a local run; the table's service limit applies.
+    const many = await createRun({ images: 5000 });
+    expect(many.statusCode).toBe(400);
+    expect(many.json().message).toContain('images');
+  });
+
   it('refuses a malformed body and an unknown model', async () => {
     const noModel = await api.inject({ method: 'POST', url: '/v1/runs', payload: {} });
     expect(noModel.statusCode).toBe(400);

@@ -70,7 +70,10 @@ const stageSchema = {
   properties: {
     stage: { type: 'string', enum: ['synthesize', 'calibrate', 'quantize'] },
     state: { type: 'string', description: "BullMQ job state, or 'missing' once the job is removed" },
-    progress: { description: "The stage's last progress report" },
+    progress: {
+      description:
+        "The stage's last progress report: {stage, phase, message, synthesis, distillation, evaluation, at} (JobProgress in @dfq/contract)",
+    },
     attempts: { type: 'integer' },
     failedReason: { type: 'string', nullable: true },
   },
