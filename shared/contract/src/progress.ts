@@ -96,10 +96,21 @@ export function progressDetail(p: JobProgress): string {
   return parts.join(' ');
 }
 
-/** How far a stage is, 0-1, from the loop running in it. */
+/** The order evaluation runs its models in. */
+const EVALUATION_ORDER: EvaluatedModel[] = ['fp32', 'quantized', 'integer'];
+
+/**
+ * How far a stage is, 0-1, from the loop running in it; it never goes back within a stage. The
+ * quantize stage gives its first half to distillation and its second to the report's evaluation.
+ */
 export function stageFraction(p: JobProgress): number {
-  if (p.phase === 'evaluation' && p.evaluation)
-    return 0.5 + (0.5 * p.evaluation.done) / Math.max(1, p.evaluation.total);
+  if (p.phase === 'evaluation') {
+    if (!p.evaluation) return 0.5;
+    const model = EVALUATION_ORDER.indexOf(p.evaluation.model);
+    const done = p.evaluation.done / Math.max(1, p.evaluation.total);
+    return 0.5 + (0.5 * (model + done)) / EVALUATION_ORDER.length;
+  }
+  if (p.phase === 'overflow check') return 0.5;
   if (p.phase === 'quantization' && p.distillation)
     return (0.5 * p.distillation.step) / Math.max(1, p.distillation.steps);
   if (p.phase === 'synthesis' && p.synthesis) {
