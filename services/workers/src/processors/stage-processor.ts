@@ -71,7 +71,7 @@ export async function runStage<T>(
     progress = nextProgress(progress, e, new Date(now).toISOString());
     if (now - lastProgress >= 1000 || e.kind === 'phase') {
       lastProgress = now;
-      job.updateProgress({ ...progress }).catch(() => {});
+      job.updateProgress(progress).catch(() => {});
     }
   };
   try {

@@ -2,10 +2,9 @@ import type { RunEvent, SynthesisMethod } from '@dfq/contract';
 import type { ArtifactRef, ArtifactStore } from '../artifacts/artifact-store.js';
 import type { BackendAttempt } from '../backend/select-backend.js';
 import type { TensorCalibration } from '../calibration/calibrate.js';
+import type { GeneratorUse } from './synthesizers.js';
 
 export type { RunEvent } from '@dfq/contract';
-
-import type { GeneratorUse } from './synthesizers.js';
 
 /** Where a stage keeps its artifacts and whom it tells about progress. */
 export interface StageEnv {

@@ -1,5 +1,4 @@
-import type { ResolvedRunConfig } from '@dfq/contract';
-import { SYNTHESIS_METHODS } from '@dfq/contract';
+import { type ResolvedRunConfig, SYNTHESIS_METHODS } from '@dfq/contract';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../backend/select-backend.js';
 import { FASHION_MNIST_CLASSES, type LabelledImages, loadFashionMnist } from '../data/fashion-mnist.js';
