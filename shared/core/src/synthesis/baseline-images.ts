@@ -3,7 +3,7 @@ import type { LabelledImages } from '../data/fashion-mnist.js';
 import { normalizedBatch, normalizedPixelBounds } from '../data/normalize.js';
 import type { ModelGraph } from '../model/graph.js';
 import { inputNode } from '../model/graph.js';
-import { sampleIndices } from '../util/rng.js';
+import { sampleIndices, tfSeed } from '../util/rng.js';
 import type { SynthesisResult } from './synthesis-result.js';
 
 /** Baseline: Gaussian noise in normalized space, clipped to the box real pixels map to. */
@@ -12,7 +12,7 @@ export function noiseImages(graph: ModelGraph, count: number, seed: number): Syn
   const images = tf.tidy(
     () =>
       tf
-        .randomNormal([count, ...inputNode(graph).shape], 0, 1, 'float32', seed)
+        .randomNormal([count, ...inputNode(graph).shape], 0, 1, 'float32', tfSeed(seed))
         .maximum(tf.tensor1d(low))
         .minimum(tf.tensor1d(high)) as tf.Tensor4D,
   );

@@ -4,7 +4,7 @@ import { normalizedPixelBounds } from '../data/normalize.js';
 import type { ModelGraph } from '../model/graph.js';
 import { inputNode } from '../model/graph.js';
 import { GraphRunner } from '../model/graph-runner.js';
-import { seededRandom } from '../util/rng.js';
+import { seededRandom, tfSeed } from '../util/rng.js';
 import { yieldToEventLoop } from '../util/yield.js';
 import {
   type BnTarget,
@@ -160,7 +160,7 @@ export async function synthesizeDirect(
       const n = Math.min(batchSize, options.images - b * batchSize);
       x = tf.tidy(() =>
         tf
-          .randomNormal([n, ...shape], 0, 1, 'float32', options.seed * 1000 + b)
+          .randomNormal([n, ...shape], 0, 1, 'float32', tfSeed(options.seed * 1000 + b))
           .maximum(lowT)
           .minimum(highT),
       );

@@ -5,6 +5,7 @@ import { normalizedPixelBounds } from '../data/normalize.js';
 import type { ModelGraph } from '../model/graph.js';
 import { inputNode, isWeighted } from '../model/graph.js';
 import { GraphRunner } from '../model/graph-runner.js';
+import { tfSeed } from '../util/rng.js';
 import { yieldToEventLoop } from '../util/yield.js';
 import { bnTargets, channelMoments, disposeTargets } from './bn-statistics-loss.js';
 import { Generator, type GeneratorWeights } from './generator.js';
@@ -201,7 +202,7 @@ export async function synthesizeGenerative(
             0,
             1,
             'float32',
-            options.seed * 100_003 + step,
+            tfSeed(options.seed * 100_003 + step),
           ) as tf.Tensor2D;
           const labels = tf.tensor1d(labelList, 'int32');
           let x: tf.Tensor = generator.generate(z, labels, low, high);
@@ -249,7 +250,13 @@ export async function synthesizeGenerative(
       const n = Math.min(batchSize, options.images - start);
       parts.push(
         tf.tidy(() => {
-          const z = tf.randomNormal([n, latent], 0, 1, 'float32', options.seed * 7919 + start) as tf.Tensor2D;
+          const z = tf.randomNormal(
+            [n, latent],
+            0,
+            1,
+            'float32',
+            tfSeed(options.seed * 7919 + start),
+          ) as tf.Tensor2D;
           // Statistics of the drawing batch feed the generator's BN, so draw in full batches.
           return generator.generate(z, tf.tensor1d(labels.slice(start, start + n), 'int32'), low, high);
         }),

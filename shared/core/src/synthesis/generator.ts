@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { tfSeed } from '../util/rng.js';
 
 /**
  * A class-conditional generator after GDFQ's (DESIGN.md §2), sized for small inputs: a class
@@ -57,7 +58,7 @@ export class Generator {
           ? tf.zeros(dims)
           : init === 'ones'
             ? tf.ones(dims)
-            : tf.randomNormal(dims, 0, Math.sqrt(2 / fanIn), 'float32', seed * 101 + i);
+            : tf.randomNormal(dims, 0, Math.sqrt(2 / fanIn), 'float32', tfSeed(seed * 101 + i));
       this.variables.set(
         name,
         tf.variable(

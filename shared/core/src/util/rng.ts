@@ -21,3 +21,16 @@ export function sampleIndices(n: number, k: number, seed: number): number[] {
   }
   return pool.slice(0, take);
 }
+
+/** Larger than any seed expression dfq forms, so it collides with none. */
+const ZERO_SEED_STAND_IN = 2 ** 52 + 1;
+
+/**
+ * TF.js's random ops read a seed of 0 as "no seed" and draw from Math.random, so every seed
+ * expression that can reach 0 (seed 0, the default, at batch or step 0) made a run
+ * irreproducible. 0 maps to a fixed stand-in; every other seed passes unchanged, so runs with
+ * other seeds draw exactly what they drew before.
+ */
+export function tfSeed(seed: number): number {
+  return seed === 0 ? ZERO_SEED_STAND_IN : seed;
+}
