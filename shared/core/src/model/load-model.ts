@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { SYNTHESIS_METHODS } from '@dfq/contract';
 import type { GraphNode, InputNormalization, ModelGraph, WeightTensor } from './graph.js';
 import { type KerasLayerJson, SUPPORTED_LAYERS, toGraphNode, unsupportedReason } from './keras-layer.js';
 import { ModelLoadError } from './model-load-error.js';
@@ -304,7 +305,10 @@ export async function loadModel(modelPath: string, options: LoadModelOptions = {
     throw new ModelLoadError(
       `${path} has no BatchNormalization layer. Data-free synthesis recreates inputs by matching the mean and ` +
         'variance that BatchNorm layers recorded during training; without them there is nothing to match. ' +
-        'Use --synth noise or --synth real for such a model, or export it before folding BatchNorm away.',
+        `Use a synthesis method that needs no BatchNorm statistics (${Object.entries(SYNTHESIS_METHODS)
+          .filter(([, m]) => !m.needsBatchNorm)
+          .map(([name]) => name)
+          .join(', ')}) for such a model, or export it before folding BatchNorm away.`,
       { file: path },
     );
   }
