@@ -107,6 +107,16 @@ const SECTIONS = {
     );
     return [JSON.parse(out.toString())];
   },
+  engine() {
+    // Step 7's yardstick: BN-statistics synthesis on dfq's native backend beside PyTorch's CPU, same
+    // model, images, iterations and thread count, measured in one run (scripts/bench-engine.mjs).
+    console.error('bench: engine: node scripts/bench-engine.mjs 64 20 native');
+    const out = execFileSync('node', [join(ROOT, 'scripts/bench-engine.mjs'), '64', '20', 'native'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' },
+    });
+    return [JSON.parse(out.toString())];
+  },
   backends(previous) {
     // The Step 1 W8A8 run, default settings, on each backend in turn. BENCH_BACKENDS=native,wasm
     // re-measures only those and keeps the other rows (the cpu run alone takes over half an hour).
@@ -292,6 +302,36 @@ function renderQuantizer([run]) {
   return lines.join('\n');
 }
 
+function renderEngine(rows) {
+  const lines = [
+    '## Step 7: the compute engine beside PyTorch (BN-statistics synthesis)',
+    '',
+    'Per iteration: forward, per-channel batch mean and std of every BatchNorm input, distance to the',
+    'running statistics, backward to the pixels, Adam on the pixels (the `zeroq` preset). Same model,',
+    "images, iterations and threads on both sides, one run; the peer is Debian's python3-torch on the CPU.",
+    '',
+    '| model | images x iterations | threads | dfq ms per image-iteration | PyTorch | dfq / PyTorch | dfq peak memory | PyTorch | ratio |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.model} | ${r.dfq.images} x ${r.dfq.iterations} | ${r.threads} | ${r.dfq.msPerImageIteration.toFixed(2)} (${r.dfq.engine}) | ${r.peer.msPerImageIteration.toFixed(2)} (${r.peer.engine}) | ${r.dfqOverPeer.toFixed(2)}x | ${mib(r.dfq.peakRssBytes)} | ${mib(r.peer.peakRssBytes)} | ${r.memoryRatio.toFixed(2)}x |`,
+    );
+  }
+  const p = rows[0]?.dfq.profile;
+  if (p) {
+    lines.push(
+      '',
+      `Where dfq's time goes (${p.iterations} profiled iterations, ${p.wallMs.toFixed(0)} ms wall, ${p.kernelCalls} kernel calls, ${(100 * p.outsideKernelsShare).toFixed(0)}% outside kernels):`,
+      '',
+      '| kernel | ms | calls |',
+      '|---|---|---|',
+      ...p.topKernels.map((k) => `| ${k.kernel} | ${k.ms} | ${k.calls} |`),
+    );
+  }
+  return lines.join('\n');
+}
+
 function machineLine(m) {
   return m
     ? `${m.cpus} cores (${m.cpuModel}), ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${m.node}`
@@ -304,6 +344,7 @@ const RENDER = {
   backends: renderBackends,
   synthesis: renderSynthesis,
   quantizer: renderQuantizer,
+  engine: renderEngine,
 };
 
 const results = existsSync(JSON_PATH) ? JSON.parse(readFileSync(JSON_PATH, 'utf8')) : {};
