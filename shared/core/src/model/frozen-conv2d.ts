@@ -52,7 +52,10 @@ export function frozenConv2d(
   dilations: [number, number],
 ): FrozenConv2d {
   const [kh, kw] = kernel.shape;
-  const flipped = tf.tidy(() => tf.reverse(kernel, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D);
+  // Made on first use: only the wasm path needs it.
+  let flipped: tf.Tensor4D | null = null;
+  const flippedKernel = () =>
+    (flipped ??= tf.keep(tf.tidy(() => tf.reverse(kernel, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D)));
   const op = tf.customGrad(((x: tf.Tensor4D, save: tf.GradSaveFunc) => {
     const input = x;
     const value = tf.conv2d(input, kernel, strides, padding, 'NHWC', dilations);
@@ -81,9 +84,17 @@ export function frozenConv2d(
           [left, Math.max(0, right)],
           [0, 0],
         ]) as tf.Tensor4D;
-        return tf.conv2d(padded, flipped, 1, 'valid', 'NHWC', dilations);
+        return tf.conv2d(padded, flippedKernel(), 1, 'valid', 'NHWC', dilations);
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return { apply: (x) => op(x) as tf.Tensor4D, dispose: () => flipped.dispose() };
+  return {
+    // Only wasm's Conv2DBackpropInput is the slow one; elsewhere (oneDNN on native) the backend's
+    // own input gradient beats the zero-insert, pad, slice and forward convolution above.
+    apply: (x) =>
+      tf.getBackend() === 'wasm'
+        ? (op(x) as tf.Tensor4D)
+        : tf.conv2d(x, kernel, strides, padding, 'NHWC', dilations),
+    dispose: () => flipped?.dispose(),
+  };
 }
