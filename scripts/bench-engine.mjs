@@ -4,15 +4,19 @@
 // on dfq's backend and on PyTorch's CPU (Debian's python3-torch, installed here when missing), same
 // model, image count, iterations and thread count, in one run. Then where dfq's time goes: per
 // kernel (tf.profile), and the share spent outside kernels. Prints one JSON object.
-//   node scripts/bench-engine.mjs [images 64] [iterations 20] [backend native]
+//   node scripts/bench-engine.mjs [images 64] [iterations 20] [backend native] [model.json]
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { loadModel, selectBackend, synthesizeDirect, ZEROQ_PRESET } from '@dfq/core';
+import { inputNode, loadModel, selectBackend, synthesizeDirect, ZEROQ_PRESET } from '@dfq/core';
 import * as tf from '@tensorflow/tfjs';
 
-const [images = '64', iterations = '20', backend = 'native'] = process.argv.slice(2);
 const ROOT = resolve(import.meta.dirname, '..');
-const MODEL = join(ROOT, 'examples/resnet-fmnist-a/model.json');
+const [
+  images = '64',
+  iterations = '20',
+  backend = 'native',
+  MODEL = join(ROOT, 'examples/resnet-fmnist-a/model.json'),
+] = process.argv.slice(2);
 const THREADS = Number(process.env.OMP_NUM_THREADS ?? 2);
 
 function ensureTorch() {
@@ -87,5 +91,5 @@ const peer = JSON.parse(
   ),
 );
 process.stdout.write(
-  `${JSON.stringify({ model: 'resnet-fmnist-a (28x28x1)', threads: THREADS, dfq, peer, dfqOverPeer: dfq.msPerImageIteration / peer.msPerImageIteration, memoryRatio: dfq.peakRssBytes / peer.peakRssBytes }, null, 2)}\n`,
+  `${JSON.stringify({ model: `${graph.name} (${inputNode(graph).shape.join('x')})`, threads: THREADS, dfq, peer, dfqOverPeer: dfq.msPerImageIteration / peer.msPerImageIteration, memoryRatio: dfq.peakRssBytes / peer.peakRssBytes }, null, 2)}\n`,
 );

@@ -110,12 +110,23 @@ const SECTIONS = {
   engine() {
     // Step 7's yardstick: BN-statistics synthesis on dfq's native backend beside PyTorch's CPU, same
     // model, images, iterations and thread count, measured in one run (scripts/bench-engine.mjs).
-    console.error('bench: engine: node scripts/bench-engine.mjs 64 20 native');
-    const out = execFileSync('node', [join(ROOT, 'scripts/bench-engine.mjs'), '64', '20', 'native'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' },
+    // At 224x224: a ResNet-18 with random weights (timing only), built when missing.
+    const resnet18 = join(OUT, 'fixtures/resnet18/model.json');
+    if (!existsSync(resnet18))
+      execFileSync('node', [join(ROOT, 'scripts/fixtures/build-resnet18.mjs'), dirname(resnet18)], {
+        stdio: 'inherit',
+      });
+    return [
+      ['64', '20', 'native'],
+      ['8', '3', 'native', resnet18],
+    ].map((args) => {
+      console.error(`bench: engine: node scripts/bench-engine.mjs ${args.join(' ')}`);
+      const out = execFileSync('node', [join(ROOT, 'scripts/bench-engine.mjs'), ...args], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' },
+      });
+      return JSON.parse(out.toString());
     });
-    return [JSON.parse(out.toString())];
   },
   backends(previous) {
     // The Step 1 W8A8 run, default settings, on each backend in turn. BENCH_BACKENDS=native,wasm
@@ -309,6 +320,8 @@ function renderEngine(rows) {
     'Per iteration: forward, per-channel batch mean and std of every BatchNorm input, distance to the',
     'running statistics, backward to the pixels, Adam on the pixels (the `zeroq` preset). Same model,',
     "images, iterations and threads on both sides, one run; the peer is Debian's python3-torch on the CPU.",
+    'The 224x224 ResNet-18 has random weights and identity BatchNorm statistics (scripts/fixtures/build-resnet18.mjs):',
+    'its figures are for timing only.',
     '',
     '| model | images x iterations | threads | dfq ms per image-iteration | PyTorch | dfq / PyTorch | dfq peak memory | PyTorch | ratio |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -318,11 +331,11 @@ function renderEngine(rows) {
       `| ${r.model} | ${r.dfq.images} x ${r.dfq.iterations} | ${r.threads} | ${r.dfq.msPerImageIteration.toFixed(2)} (${r.dfq.engine}) | ${r.peer.msPerImageIteration.toFixed(2)} (${r.peer.engine}) | ${r.dfqOverPeer.toFixed(2)}x | ${mib(r.dfq.peakRssBytes)} | ${mib(r.peer.peakRssBytes)} | ${r.memoryRatio.toFixed(2)}x |`,
     );
   }
-  const p = rows[0]?.dfq.profile;
-  if (p) {
+  for (const r of rows) {
+    const p = r.dfq.profile;
     lines.push(
       '',
-      `Where dfq's time goes (${p.iterations} profiled iterations, ${p.wallMs.toFixed(0)} ms wall, ${p.kernelCalls} kernel calls, ${(100 * p.outsideKernelsShare).toFixed(0)}% outside kernels):`,
+      `Where dfq's time goes on ${r.model} (${p.iterations} profiled iterations, ${p.wallMs.toFixed(0)} ms wall, ${p.kernelCalls} kernel calls, ${(100 * p.outsideKernelsShare).toFixed(0)}% outside kernels):`,
       '',
       '| kernel | ms | calls |',
       '|---|---|---|',

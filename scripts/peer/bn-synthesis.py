@@ -65,6 +65,10 @@ def run(x, bn_inputs):
         elif kind == 'ZeroPadding2D':
             (top, bottom), (left, right) = cfg['padding']
             y = F.pad(inputs[0], (left, right, top, bottom))
+        elif kind == 'MaxPooling2D':
+            if cfg['padding'] != 'valid':
+                raise SystemExit(f'layer {name}: only valid max pooling is in this peer')
+            y = F.max_pool2d(inputs[0], cfg['pool_size'], cfg['strides'])
         elif kind == 'GlobalAveragePooling2D':
             y = inputs[0].mean(dim=(2, 3))
         elif kind == 'Dense':
