@@ -15,7 +15,7 @@ import { fusedConv2d } from './fused_conv2d.js';
 import { fusedDepthwiseConv2d } from './fused_depthwise_conv2d.js';
 import { fusedMatMul } from './fused_matmul.js';
 import { max } from './max.js';
-import { maxPoolGrad } from './max_pool_grad.js';
+import { maxPool, maxPoolGrad } from './max_pool.js';
 import { mean } from './mean.js';
 import { min } from './min.js';
 import { padV2 } from './pad_v2.js';
@@ -70,5 +70,6 @@ export const nativeKernels: readonly NativeKernel[] = [
   min,
   argMax,
   // Plain TypeScript over typed arrays: the cpu kernel's buffer indexing is the slow part.
+  maxPool,
   maxPoolGrad,
 ];

@@ -1,7 +1,7 @@
 import { describe, it } from 'vitest';
 import { expectBackendsAgree, Rng, tf } from './helpers.js';
 
-describe('MaxPoolGrad', () => {
+describe('MaxPool and MaxPoolGrad', () => {
   // [input H, W, C, window, stride, padding]
   const cases = [
     [16, 16, 8, 3, 2, 'valid'],
@@ -11,7 +11,19 @@ describe('MaxPoolGrad', () => {
     [10, 7, 2, 2, 3, 'valid'],
   ] as const;
 
-  it('matches cpu, ties (ReLU zeros) going to the first maximum of each window', async () => {
+  it('MaxPool matches cpu exactly', async () => {
+    const rng = new Rng(78);
+    for (const [h, w, c, k, s, pad] of cases) {
+      const values = rng.values(2 * h * w * c);
+      await expectBackendsAgree(
+        `maxPool ${h}x${w}x${c} k${k} s${s} ${pad}`,
+        () => tf.maxPool(tf.tensor4d(values, [2, h, w, c]), k, s, pad),
+        ['MaxPool'],
+      );
+    }
+  });
+
+  it('MaxPoolGrad matches cpu, ties (ReLU zeros) going to the first maximum of each window', async () => {
     const rng = new Rng(77);
     for (const [h, w, c, k, s, pad] of cases) {
       const values = rng.values(2 * h * w * c);
