@@ -8,10 +8,11 @@ import { saveClassContactSheet } from '../images/class-contact-sheet.js';
 import { saveImages } from '../images/save-images.js';
 import type { ModelGraph } from '../model/graph.js';
 import { GraphRunner } from '../model/graph-runner.js';
+import { loadModel } from '../model/load-model.js';
 import { classCount } from '../synthesis/labels.js';
 import { bnLossPerLayer, predictWithFeatures, withinClassDiversity } from '../synthesis/quality.js';
 import { checkRun } from './check-run.js';
-import { prepareModel } from './prepare-model.js';
+import { modelOptions } from './model-options.js';
 import { peakRssBytes, type StageEnv, type SynthesisOutput, secondsSince, stageKey } from './stage-env.js';
 import { SYNTHESIZERS } from './synthesizers.js';
 
@@ -46,7 +47,8 @@ export async function synthesizeStage(config: ResolvedRunConfig, env: StageEnv):
     phase: 'backend',
     message: `tensor backend: ${backend.name}${failed.length ? ` (${failed.join('; ')})` : ''}`,
   });
-  const { graph } = await prepareModel(config);
+  // Synthesis matches the unfolded model's BatchNorms: no folding or bit plan needed here.
+  const { graph } = await loadModel(config.modelPath, modelOptions(config));
   const optimized = SYNTHESIS_METHODS[config.synth].optimized;
   env.onEvent({
     kind: 'phase',

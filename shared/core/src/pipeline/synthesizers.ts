@@ -32,7 +32,7 @@ export type Synthesizer = (
 /** Adam's step for generator weights (--lr sets the pixel step of direct synthesis, a different scale). */
 const GENERATOR_LEARNING_RATE = 0.01;
 
-export function generatorCacheDir(config: Pick<RunConfig, 'cacheDir'>): string {
+function generatorCacheDir(config: Pick<RunConfig, 'cacheDir'>): string {
   return config.cacheDir ?? process.env.DFQ_CACHE_DIR ?? join(homedir(), '.cache', 'dfq', 'generators');
 }
 

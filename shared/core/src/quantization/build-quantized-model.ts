@@ -8,7 +8,6 @@ import { type LearnedWeights, type QuantizedModel, quantizeModel } from './quant
 import { WEIGHT_QUANTIZERS, type WeightTraining, type WeightTrainingOptions } from './weight-quantizers.js';
 
 export type { WeightTraining } from './weight-quantizers.js';
-export type WeightQuantizer = WeightQuantizerName;
 
 export interface WeightQuantizationOptions extends WeightTrainingOptions {
   quantizer: WeightQuantizerName;

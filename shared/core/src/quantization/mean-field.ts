@@ -26,7 +26,7 @@ export interface MeanFieldOptions {
   /** Weight of the feature term: each weighted layer's output matched to the teacher's (relative MSE). */
   featureWeight: number;
   seed: number;
-  onProgress?: (p: MeanFieldProgress) => void;
+  onProgress?: (p: DistillationProgress) => void;
 }
 
 export const DEFAULT_MEAN_FIELD: Omit<MeanFieldOptions, 'projection' | 'seed'> = {
@@ -41,8 +41,6 @@ export const DEFAULT_MEAN_FIELD: Omit<MeanFieldOptions, 'projection' | 'seed'> =
   // scripts/pmf-ablation.mjs <run dir> 4 4 softmax 200 1e-2 300 4 2000 mse <0|1>.
   featureWeight: 1,
 };
-
-export type MeanFieldProgress = DistillationProgress;
 
 export interface MeanFieldResult {
   weights: Map<string, ChannelQuantized>;

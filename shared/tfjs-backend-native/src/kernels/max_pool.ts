@@ -12,18 +12,9 @@ import { allocOutput, defineKernel, floatValues, sizeOf } from './types.js';
 
 type PoolAttrs = Pick<MaxPoolAttrs, 'filterSize' | 'strides' | 'pad' | 'dimRoundingMode'>;
 
-/**
- * Calls `visit(outIndex, at)` for every output of a max pool over the NHWC values `x`, with `at`
- * the index of its window's first maximum (scanning rows then columns, as the cpu kernel does),
- * or -1 for a window of NaNs.
- */
-function scanWindows(
-  x: Float32Array,
-  shape: readonly number[],
-  attrs: PoolAttrs,
-  visit: (outIndex: number, at: number) => void,
-): void {
-  const info = backend_util.computePool2DInfo(
+/** The pooling geometry of an NHWC input. */
+function poolInfo(shape: readonly number[], attrs: PoolAttrs): backend_util.Conv2DInfo {
+  return backend_util.computePool2DInfo(
     shape as [number, number, number, number],
     attrs.filterSize,
     attrs.strides,
@@ -31,6 +22,18 @@ function scanWindows(
     attrs.pad,
     attrs.dimRoundingMode,
   );
+}
+
+/**
+ * Calls `visit(outIndex, at)` for every output of a max pool over the NHWC values `x`, with `at`
+ * the index of its window's first maximum (scanning rows then columns, as the cpu kernel does),
+ * or -1 for a window of NaNs.
+ */
+function scanWindows(
+  x: Float32Array,
+  info: backend_util.Conv2DInfo,
+  visit: (outIndex: number, at: number) => void,
+): void {
   const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
   const { strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
   const { effectiveFilterHeight, effectiveFilterWidth } = info;
@@ -76,19 +79,12 @@ export const maxPool = defineKernel<MaxPoolInputs, MaxPoolAttrs>(
     if (!fourD(x) || attrs.filterSize === 1 || sizeOf(x.shape) === 0) return null;
     const values = floatValues(backend, x);
     if (values === null) return null;
-    const { outShape } = backend_util.computePool2DInfo(
-      x.shape as [number, number, number, number],
-      attrs.filterSize,
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-    );
-    const out = allocOutput(sizeOf(outShape));
-    scanWindows(values, x.shape, attrs, (o, at) => {
+    const info = poolInfo(x.shape, attrs);
+    const out = allocOutput(sizeOf(info.outShape));
+    scanWindows(values, info, (o, at) => {
       out[o] = at < 0 ? Number.NEGATIVE_INFINITY : (values[at] as number);
     });
-    return backend.makeTensorInfo(outShape, 'float32', out);
+    return backend.makeTensorInfo(info.outShape, 'float32', out);
   },
 );
 
@@ -106,7 +102,7 @@ export const maxPoolGrad = defineKernel<MaxPoolGradInputs, MaxPoolGradAttrs>(
     if (x === null || g === null) return null;
     const dx = allocOutput(sizeOf(input.shape));
     dx.fill(0);
-    scanWindows(x, input.shape, attrs, (o, at) => {
+    scanWindows(x, poolInfo(input.shape, attrs), (o, at) => {
       if (at >= 0) dx[at] = (dx[at] as number) + (g[o] as number);
     });
     return backend.makeTensorInfo(input.shape, 'float32', dx);
