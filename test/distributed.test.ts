@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { asJobProgress } from '@dfq/contract';
 import { stageJobId } from '@dfq/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATA, reproducible, TestCluster } from './support/cluster.js';
+import { DATA, reproducible, TestCluster, type WorkerProcess } from './support/cluster.js';
 
 const _run = promisify(execFile);
 const cluster = new TestCluster();
@@ -17,6 +17,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster.close();
 });
+
+/**
+ * A worker logs "job … completed" from BullMQ's completed event, which fires after the run's
+ * state is already written; stopping the workers first means every such line has been printed.
+ */
+async function stopAndReadLogs(workers: WorkerProcess[]): Promise<string> {
+  for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGTERM');
+  await Promise.all(workers.map((w) => w.exited));
+  return workers.map((w) => w.output()).join('\n');
+}
 
 async function report(prefix: string) {
   return JSON.parse(await readFile(join(cluster.artifactsDir, prefix, 'report.json'), 'utf8'));
@@ -57,7 +67,7 @@ describe('runs through BullMQ workers over the real Redis', () => {
     const survivors = [cluster.startWorker('synthesize'), cluster.startWorker('calibrate', 'quantize')];
     await cluster.waitForState('acme', queued.runId, ['completed'], 150_000);
 
-    const logs = survivors.map((w) => w.output()).join('\n');
+    const logs = await stopAndReadLogs(survivors);
     expect(logs.match(new RegExp(`synthesize job ${queued.runId}-synthesize completed`, 'g'))).toHaveLength(
       1,
     );
@@ -105,7 +115,7 @@ describe('runs through BullMQ workers over the real Redis', () => {
     expect(stopping.output()).toMatch(/SIGTERM: finishing current jobs/);
     const survivors = [cluster.startWorker('synthesize', 'calibrate', 'quantize')];
     await cluster.waitForState('acme', queued.runId, ['completed'], 150_000);
-    const logs = [stopping, ...survivors].map((w) => w.output()).join('\n');
+    const logs = stopping.output() + (await stopAndReadLogs(survivors));
     expect(logs.split(`quantize job ${queued.runId}-quantize completed`).length - 1).toBe(1);
   });
 
@@ -129,7 +139,7 @@ describe('runs through BullMQ workers over the real Redis', () => {
     await Promise.all(runs.map((r) => cluster.waitForState('burst', r.runId, ['completed'], 240_000)));
     const listed = await cluster.registry.list('burst');
     expect(listed.map((r) => r.runId).sort()).toEqual(runs.map((r) => r.runId).sort());
-    const logs = pool.map((w) => w.output()).join('\n');
+    const logs = await stopAndReadLogs(pool);
     for (const r of runs) {
       for (const stage of ['synthesize', 'calibrate', 'quantize']) {
         expect(logs.split(`${stage} job ${r.runId}-${stage} completed`).length - 1).toBe(1);
@@ -141,6 +151,7 @@ describe('runs through BullMQ workers over the real Redis', () => {
   });
 
   it('a model that is not valid fails its run once, clearly, and leaves other runs alone', async () => {
+    cluster.startWorker('synthesize', 'calibrate', 'quantize');
     const good = await cluster.uploadExampleModel('acme', 'good');
     const bad = await cluster.uploadExampleModel('acme', 'bad');
     const { writeFile } = await import('node:fs/promises');
