@@ -10,9 +10,11 @@
 #include <vector>
 
 #include "conv.h"
+#include "channel.h"
 #include "elementwise.h"
 #include "engine.h"
 #include "matmul.h"
+#include "pool.h"
 
 namespace tfjs_native {
 namespace {
@@ -346,6 +348,102 @@ Napi::Value Release(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(info.Env(), detached);
 }
 
+// The [rows, channels] view at info[index..index+1].
+void rowsArgs(const Napi::CallbackInfo &info, int index, int64_t &rows, int64_t &channels) {
+  rows = info[index].As<Napi::Number>().Int64Value();
+  channels = info[index + 1].As<Napi::Number>().Int64Value();
+  if (rows < 1 || channels < 1) throw Napi::RangeError::New(info.Env(), "empty [rows, channels] view");
+}
+
+// channelMoments(x, mean, variance, rows, channels, scale?, shift?, out?): out null for moments only.
+Napi::Value ChannelMoments(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    int64_t rows, channels;
+    rowsArgs(info, 3, rows, channels);
+    const float *x = floatData(info, 0, "x", rows * channels);
+    float *out = info.Length() > 7 ? const_cast<float *>(optionalFloatData(info, 7, "out", rows * channels)) : nullptr;
+    const float *scale = out ? floatData(info, 5, "scale", channels) : nullptr;
+    const float *shift = out ? floatData(info, 6, "shift", channels) : nullptr;
+    channelMoments(x, rows, channels, floatData(info, 1, "mean", channels), floatData(info, 2, "variance", channels),
+                   scale, shift, out);
+    return info.Env().Undefined();
+  });
+}
+
+// channelMomentsGrad(x, mean, dMean, dVariance, dx, rows, channels, dy?, scale?): dy null for moments only.
+Napi::Value ChannelMomentsGrad(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    int64_t rows, channels;
+    rowsArgs(info, 5, rows, channels);
+    const float *dy = info.Length() > 7 ? optionalFloatData(info, 7, "dy", rows * channels) : nullptr;
+    const float *scale = dy ? floatData(info, 8, "scale", channels) : nullptr;
+    channelMomentsGrad(floatData(info, 0, "x", rows * channels), rows, channels, floatData(info, 1, "mean", channels),
+                       floatData(info, 2, "dMean", channels), floatData(info, 3, "dVariance", channels), dy, scale,
+                       floatData(info, 4, "dx", rows * channels));
+    return info.Env().Undefined();
+  });
+}
+
+// channelAffine(x, scale, shift | null, out, rows, channels)
+Napi::Value ChannelAffine(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    int64_t rows, channels;
+    rowsArgs(info, 4, rows, channels);
+    channelAffine(floatData(info, 0, "x", rows * channels), rows, channels, floatData(info, 1, "scale", channels),
+                  optionalFloatData(info, 2, "shift", channels), floatData(info, 3, "out", rows * channels));
+    return info.Env().Undefined();
+  });
+}
+
+// clippedLinearGrad(dy, x, dx, low, high)
+Napi::Value ClippedLinearGrad(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    Napi::Float32Array dy = floatArray(info, 0, "dy");
+    const int64_t size = static_cast<int64_t>(dy.ElementLength());
+    clippedLinearGrad(dy.Data(), floatData(info, 1, "x", size), size, info[3].As<Napi::Number>().FloatValue(),
+                      info[4].As<Napi::Number>().FloatValue(), floatData(info, 2, "dx", size));
+    return info.Env().Undefined();
+  });
+}
+
+// The PoolGeometry in an Int32Array of its 14 fields, in declaration order.
+PoolGeometry poolGeometry(const Napi::CallbackInfo &info, int index) {
+  const Napi::Value v = info[index];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      v.As<Napi::Int32Array>().ElementLength() != 14) {
+    throw Napi::TypeError::New(info.Env(), "pool geometry must be an Int32Array of 14 values");
+  }
+  const int32_t *a = v.As<Napi::Int32Array>().Data();
+  PoolGeometry g{a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]};
+  if (g.batch < 1 || g.inHeight < 1 || g.inWidth < 1 || g.channels < 1 || g.outHeight < 1 || g.outWidth < 1 ||
+      g.strideHeight < 1 || g.strideWidth < 1 || g.dilationHeight < 1 || g.dilationWidth < 1) {
+    throw Napi::RangeError::New(info.Env(), "pool geometry has an empty or non-positive extent");
+  }
+  return g;
+}
+
+// maxPool(x, out, geometry)
+Napi::Value MaxPool(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    const PoolGeometry g = poolGeometry(info, 2);
+    maxPool(g, floatData(info, 0, "x", g.batch * g.inHeight * g.inWidth * g.channels),
+            floatData(info, 1, "out", g.batch * g.outHeight * g.outWidth * g.channels));
+    return info.Env().Undefined();
+  });
+}
+
+// maxPoolGrad(x, dy, dx, geometry)
+Napi::Value MaxPoolGrad(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    const PoolGeometry g = poolGeometry(info, 3);
+    const int64_t inSize = g.batch * g.inHeight * g.inWidth * g.channels;
+    maxPoolGrad(g, floatData(info, 0, "x", inSize),
+                floatData(info, 1, "dy", g.batch * g.outHeight * g.outWidth * g.channels),
+                floatData(info, 2, "dx", inSize));
+    return info.Env().Undefined();
+  });
+}
+
 // setThreads(n): the OpenMP team size for later calls from this thread.
 Napi::Value SetThreads(const Napi::CallbackInfo &info) {
   const int threads = info[0].As<Napi::Number>().Int32Value();
@@ -383,6 +481,12 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("argMax", Napi::Function::New(env, ArgMax));
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
   exports.Set("tile", Napi::Function::New(env, Tile));
+  exports.Set("channelMoments", Napi::Function::New(env, ChannelMoments));
+  exports.Set("channelMomentsGrad", Napi::Function::New(env, ChannelMomentsGrad));
+  exports.Set("channelAffine", Napi::Function::New(env, ChannelAffine));
+  exports.Set("clippedLinearGrad", Napi::Function::New(env, ClippedLinearGrad));
+  exports.Set("maxPool", Napi::Function::New(env, MaxPool));
+  exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("clearCache", Napi::Function::New(env, ClearCache));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

@@ -1,5 +1,7 @@
 #include "elementwise.h"
 
+#include "parallel.h"
+
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -151,7 +153,9 @@ inline float roundHalfEven(float v) {
 
 template <typename F>
 void map(const float *x, int64_t size, float *out, F f) {
-  for (int64_t i = 0; i < size; ++i) out[i] = f(x[i]);
+  parallelChunks(size, [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) out[i] = f(x[i]);
+  });
 }
 
 void unary(UnaryOp op, const float *x, int64_t size, double alpha, double beta, float *out) {
@@ -159,14 +163,26 @@ void unary(UnaryOp op, const float *x, int64_t size, double alpha, double beta, 
   const float falpha = static_cast<float>(alpha);
   switch (op) {
     case UnaryOp::kRelu:
-      return map(x, size, out, [](float v) { return v > 0.f || v != v ? v : 0.f; });
+      // Selects between computed values, no short-circuit: GCC turns that into vector blends, where a
+      // branch per element mispredicted on half of a random activation's values.
+      return map(x, size, out, [](float v) {
+        const float positive = v > 0.f ? v : 0.f;
+        return v != v ? v : positive;
+      });
     case UnaryOp::kStep:
-      return map(x, size, out, [falpha](float v) { return v > 0.f ? 1.f : v != v ? v : falpha; });
+      return map(x, size, out, [falpha](float v) {
+        const float stepped = v > 0.f ? 1.f : falpha;
+        return v != v ? v : stepped;
+      });
     case UnaryOp::kSquare:
       return map(x, size, out, [](float v) { return v * v; });
     case UnaryOp::kRelu6:
       // Math.min(Math.max(0, x), 6): -0 becomes +0.
-      return map(x, size, out, [](float v) { return v != v ? v : v > 0.f ? (v < 6.f ? v : 6.f) : 0.f; });
+      return map(x, size, out, [](float v) {
+        const float below = v < 6.f ? v : 6.f;
+        const float clipped = v > 0.f ? below : 0.f;
+        return v != v ? v : clipped;
+      });
     case UnaryOp::kLeakyRelu:
       // alpha * x is a double product rounded to float, alpha being any JS number.
       return map(x, size, out, [alpha](float v) {
@@ -223,8 +239,8 @@ void batchNorm(const float *x, int64_t size, Cyclic mean, Cyclic variance, Cycli
   }
 }
 
-void binary(BinaryOp op, int rank, const int64_t *dims, const float *a, const int64_t *aStrides, const float *b,
-            const int64_t *bStrides, float *out) {
+static void binarySerial(BinaryOp op, int rank, const int64_t *dims, const float *a, const int64_t *aStrides,
+                  const float *b, const int64_t *bStrides, float *out) {
   switch (op) {
     case BinaryOp::kAdd: return binaryRows<Add>(rank, dims, a, aStrides, b, bStrides, out);
     case BinaryOp::kSub: return binaryRows<Sub>(rank, dims, a, aStrides, b, bStrides, out);
@@ -235,6 +251,20 @@ void binary(BinaryOp op, int rank, const int64_t *dims, const float *a, const in
     case BinaryOp::kMaximum: return binaryRows<Maximum>(rank, dims, a, aStrides, b, bStrides, out);
     case BinaryOp::kMinimum: return binaryRows<Minimum>(rank, dims, a, aStrides, b, bStrides, out);
   }
+}
+
+// Splits the outermost axis across the team (for rank 1, the elements): each chunk is the same walk
+// over a slice, so the result is the serial one.
+void binary(BinaryOp op, int rank, const int64_t *dims, const float *a, const int64_t *aStrides, const float *b,
+            const int64_t *bStrides, float *out) {
+  int64_t inner = 1;
+  for (int d = 1; d < rank; ++d) inner *= dims[d];
+  parallelRows(dims[0], inner, [&](int64_t begin, int64_t end, int) {
+    std::vector<int64_t> part(dims, dims + rank);
+    part[0] = end - begin;
+    binarySerial(op, rank, part.data(), a + begin * aStrides[0], aStrides, b + begin * bStrides[0], bStrides,
+                 out + begin * inner);
+  });
 }
 
 void reduceSum(const float *x, int64_t outer, int64_t reduce, int64_t inner, float divisor, float *out) {

@@ -114,6 +114,46 @@ export interface NativeAddon {
   stridedCopy(src: Float32Array, dst: Float32Array, layout: Int32Array): void;
   /** `layout` is [rank, dims, reps]. */
   tile(src: Float32Array, dst: Float32Array, layout: Int32Array): void;
+  /**
+   * Per-channel mean and biased variance of x viewed as [rows, channels]; with `out`, also writes
+   * out = x * scale + shift in the same pass.
+   */
+  channelMoments(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    rows: number,
+    channels: number,
+    scale?: Float32Array,
+    shift?: Float32Array,
+    out?: Float32Array,
+  ): void;
+  /** The gradient of channelMoments with respect to x; with dy, plus dy * scale (the affine output's). */
+  channelMomentsGrad(
+    x: Float32Array,
+    mean: Float32Array,
+    dMean: Float32Array,
+    dVariance: Float32Array,
+    dx: Float32Array,
+    rows: number,
+    channels: number,
+    dy: Float32Array | null,
+    scale: Float32Array | null,
+  ): void;
+  /** out = x * scale + shift per channel of x viewed as [rows, channels]; shift null for none. */
+  channelAffine(
+    x: Float32Array,
+    scale: Float32Array,
+    shift: Float32Array | null,
+    out: Float32Array,
+    rows: number,
+    channels: number,
+  ): void;
+  /** dx = dy where low < x <= high, else 0: Relu's and Relu6's gradient. */
+  clippedLinearGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, low: number, high: number): void;
+  /** `geometry`: the 14 fields of native/pool.h's PoolGeometry, in order. */
+  maxPool(x: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, geometry: Int32Array): void;
   info(): AddonInfo;
   clearCache(): void;
   setThreads(threads: number): void;

@@ -3,16 +3,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AddonInfo } from './addon.js';
 import { NativeBackend } from './backend.js';
+import { fusedOps, installFusedOps } from './fused-ops.js';
 import { nativeKernels } from './kernels/registry.js';
 import { nativeRuntime } from './runtime.js';
 
+export type { FusedOps } from './fused-ops.js';
 export type { KernelCounts } from './kernels/stats.js';
 /** Per replaced kernel: calls served by the addon and calls handed to the cpu kernel, since the last reset. */
 export {
   kernelStats as nativeKernelStats,
   resetKernelStats as resetNativeKernelStats,
 } from './kernels/stats.js';
-export { NativeBackend };
+export { setOutputPoolLimit } from './output-memory.js';
+/** Fused ops of the training loops (available() says whether 'native' is in force). */
+export { fusedOps, NativeBackend };
 
 export const NATIVE_BACKEND_NAME = 'native';
 
@@ -60,6 +64,7 @@ function register(priority: number): RegisterResult {
     const kernelFunc = override ? override.make(load.addon, config.kernelFunc) : config.kernelFunc;
     tf.registerKernel({ ...config, backendName: NATIVE_BACKEND_NAME, kernelFunc });
   }
+  installFusedOps(load.addon);
   return { ok: true };
 }
 

@@ -1,6 +1,7 @@
 // Kernel outputs are freed when their last tensor is disposed; nothing a caller can still reach is freed.
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_POOL_LIMIT, setOutputPoolLimit } from '../src/output-memory.js';
 import { Rng, tf } from './helpers.js';
 
 /** The array the backend stores for `t`: what a kernel would read. */
@@ -23,6 +24,25 @@ function convOutput(seed: number): tf.Tensor4D {
 describe('native output memory', () => {
   beforeAll(async () => {
     await tf.setBackend('native');
+    // Freed at once, not kept for reuse, so that freeing shows (the pool has its own test below).
+    setOutputPoolLimit(0);
+  });
+  afterAll(() => setOutputPoolLimit(DEFAULT_POOL_LIMIT));
+
+  it('keeps a freed output for the next output of its size, up to the pool limit, then frees the oldest', () => {
+    setOutputPoolLimit(4 * 1024);
+    const first = tf.tidy(() => tf.add(tf.ones([512]), 1)); // 2 KiB
+    const second = tf.tidy(() => tf.add(tf.ones([512]), 2));
+    const third = tf.tidy(() => tf.add(tf.ones([512]), 3));
+    const buffers = [first, second, third].map((t) => storedValues(t).buffer);
+    tf.dispose([first, second, third]); // the pool holds two of them: the oldest is freed
+    expect(buffers.map((b) => b.byteLength)).toEqual([0, 2048, 2048]);
+    const reused = tf.tidy(() => tf.add(tf.ones([512]), 4));
+    expect(buffers).toContain(storedValues(reused).buffer);
+    expect(Array.from(new Set(reused.dataSync()))).toEqual([5]);
+    reused.dispose();
+    setOutputPoolLimit(0);
+    expect(buffers.map((b) => b.byteLength)).toEqual([0, 0, 0]);
   });
 
   it('frees a kernel output when its tensor is disposed', () => {

@@ -1,5 +1,6 @@
 import { BACKEND_CHOICES, type BackendRequest } from '@dfq/contract';
 import * as tf from '@tensorflow/tfjs';
+import { type FusedOpsProvider, useFusedOps } from '../model/fused-ops.js';
 
 export interface BackendAttempt {
   backend: Exclude<BackendRequest, 'auto'>;
@@ -49,6 +50,7 @@ async function activate(backend: Exclude<BackendRequest, 'auto'>): Promise<strin
       const register = mod.registerNativeBackend as (() => { ok: boolean; reason?: string }) | undefined;
       const result = register?.();
       if (!result?.ok) throw new Error(result?.reason ?? 'registerNativeBackend is missing');
+      useFusedOps((mod.fusedOps as FusedOpsProvider | undefined) ?? null);
       return 'native';
     }
     case 'wasm':

@@ -1,11 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { type FrozenConv2d, frozenConv2d } from './frozen-conv2d.js';
+import { channelAffine, channelAffineMoments } from './fused-ops.js';
 import type { Activation, GraphNode, ModelGraph, WeightTensor } from './graph.js';
 import { nodeWeights } from './graph.js';
 
 export interface GraphRunOptions {
   /** Node names whose outputs the caller wants back (e.g. BatchNorm inputs for synthesis). */
   taps?: ReadonlySet<string>;
+  /**
+   * BatchNorm node names whose input's per-channel batch mean and variance the caller wants (the
+   * BatchNorm-statistics loss): computed in the same pass as the BatchNorm where the backend fuses them.
+   */
+  moments?: ReadonlySet<string>;
   /** Rewrites a node's output before its consumers see it (activation fake-quantization). */
   transform?: (node: GraphNode, output: tf.Tensor) => tf.Tensor;
   /**
@@ -22,9 +28,16 @@ export interface GraphRunOptions {
   releaseEarly?: boolean;
 }
 
+export interface ChannelMoments {
+  mean: tf.Tensor1D;
+  variance: tf.Tensor1D;
+}
+
 export interface RunResult {
   output: tf.Tensor;
   taps: Map<string, tf.Tensor>;
+  /** Per BatchNorm named in options.moments: its input's batch moments. */
+  moments: Map<string, ChannelMoments>;
 }
 
 export function applyActivation(x: tf.Tensor, activation: Activation): tf.Tensor {
@@ -52,7 +65,7 @@ export function applyActivation(x: tf.Tensor, activation: Activation): tf.Tensor
 export class GraphRunner {
   private readonly weights = new Map<WeightTensor, tf.Tensor>();
   /** BatchNorm as y = x * scale + shift, precomputed per layer. */
-  private readonly affine = new Map<string, { scale: tf.Tensor; shift: tf.Tensor }>();
+  private readonly affine = new Map<string, { scale: tf.Tensor1D; shift: tf.Tensor1D }>();
   private readonly convs = new Map<string, FrozenConv2d>();
 
   constructor(readonly graph: ModelGraph) {
@@ -88,6 +101,12 @@ export class GraphRunner {
   run(input: tf.Tensor, options: GraphRunOptions = {}): RunResult {
     const values = new Map<string, tf.Tensor>();
     const taps = new Map<string, tf.Tensor>();
+    const moments = new Map<string, ChannelMoments>();
+    if (options.releaseEarly && options.moments?.size) {
+      throw new Error(
+        'GraphRunner: moments are for gradient runs, which keep intermediates; not with releaseEarly',
+      );
+    }
     const release = options.releaseEarly ? this.releaser(input, values, options.taps) : null;
     for (const [index, node] of this.graph.nodes.entries()) {
       const args = node.inputs.map((name) => {
@@ -96,7 +115,10 @@ export class GraphRunner {
         return v;
       });
       const compute = () => {
-        const out = this.evaluate(node, node.op === 'input' ? [input] : args, options);
+        const out =
+          node.op === 'batchNorm' && options.moments?.has(node.name)
+            ? this.batchNormWithMoments(node.name, args[0] as tf.Tensor, moments)
+            : this.evaluate(node, node.op === 'input' ? [input] : args, options);
         return options.transform ? options.transform(node, out) : out;
       };
       values.set(node.name, release ? tf.tidy(compute) : compute());
@@ -105,7 +127,14 @@ export class GraphRunner {
     }
     const output = values.get(this.graph.outputName);
     if (!output) throw new Error(`output ${this.graph.outputName} was never computed`);
-    return { output, taps };
+    return { output, taps, moments };
+  }
+
+  private batchNormWithMoments(name: string, x: tf.Tensor, into: Map<string, ChannelMoments>): tf.Tensor {
+    const { scale, shift } = this.affine.get(name) as { scale: tf.Tensor1D; shift: tf.Tensor1D };
+    const { y, mean, variance } = channelAffineMoments(x, scale, shift);
+    into.set(name, { mean, variance });
+    return y;
   }
 
   /** Logits (or the model's final activation) for a batch; the caller owns the result. */
@@ -176,8 +205,8 @@ export class GraphRunner {
         return applyActivation(y, node.activation);
       }
       case 'batchNorm': {
-        const { scale, shift } = this.affine.get(node.name) as { scale: tf.Tensor; shift: tf.Tensor };
-        return tf.add(tf.mul(x, scale), shift);
+        const { scale, shift } = this.affine.get(node.name) as { scale: tf.Tensor1D; shift: tf.Tensor1D };
+        return channelAffine(x, scale, shift);
       }
       case 'activation':
         return applyActivation(x, node.activation);

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { channelMoments } from '../model/fused-ops.js';
 import type { BatchNormNode, ModelGraph } from '../model/graph.js';
+import type { ChannelMoments } from '../model/graph-runner.js';
 
 export interface BnTarget {
   /** The BatchNorm layer. */
@@ -30,31 +32,21 @@ export function disposeTargets(targets: BnTarget[]): void {
 }
 
 /**
- * Per-channel mean and (biased) variance of an NHWC tensor over N, H and W. Written as a matrix
- * product with a ones vector rather than tf.moments: the gradient of a mean over broadcast axes
- * runs a Tile that costs more than the convolutions' backward pass on the wasm backend, while
- * the matMul gradient is one cheap outer product.
- */
-export function channelMoments(x: tf.Tensor): { mean: tf.Tensor1D; variance: tf.Tensor1D } {
-  return tf.tidy(() => {
-    const channels = x.shape[x.rank - 1] as number;
-    const rows = x.reshape([-1, channels]) as tf.Tensor2D;
-    const weights = tf.fill([1, rows.shape[0]], 1 / rows.shape[0]) as tf.Tensor2D;
-    const mean = tf.matMul(weights, rows).reshape([channels]) as tf.Tensor1D;
-    const meanSquare = tf.matMul(weights, rows.square()).reshape([channels]);
-    return { mean, variance: meanSquare.sub(mean.square()).relu() as tf.Tensor1D };
-  });
-}
-
-/**
  * ZeroQ's statistics loss for one BatchNorm input x (NHWC): squared error between the batch's
  * per-channel mean and std and the recorded running mean and std, averaged over channels.
  */
 export function bnStatisticsLoss(x: tf.Tensor, target: BnTarget, epsilon = 1e-5): tf.Scalar {
+  return tf.tidy(() => momentsLoss(channelMoments(x), target, epsilon));
+}
+
+/** bnStatisticsLoss from moments already taken (GraphRunner's `moments` option). */
+export function momentsLoss(moments: ChannelMoments, target: BnTarget, epsilon = 1e-5): tf.Scalar {
   return tf.tidy(() => {
-    const { mean, variance } = channelMoments(x);
-    const std = variance.add(epsilon).sqrt();
-    return tf.add(mean.sub(target.mean).square().mean(), std.sub(target.std).square().mean()) as tf.Scalar;
+    const std = moments.variance.add(epsilon).sqrt();
+    return tf.add(
+      moments.mean.sub(target.mean).square().mean(),
+      std.sub(target.std).square().mean(),
+    ) as tf.Scalar;
   });
 }
 

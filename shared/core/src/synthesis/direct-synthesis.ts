@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { normalizedPixelBounds } from '../data/normalize.js';
 import type { ModelGraph } from '../model/graph.js';
 import { inputNode } from '../model/graph.js';
-import { GraphRunner } from '../model/graph-runner.js';
+import { type ChannelMoments, GraphRunner } from '../model/graph-runner.js';
 import { seededRandom, tfSeed } from '../util/rng.js';
 import { yieldToEventLoop } from '../util/yield.js';
 import {
@@ -12,6 +12,7 @@ import {
   bnTargets,
   disposeTargets,
   inputStatisticsLoss,
+  momentsLoss,
 } from './bn-statistics-loss.js';
 import { balancedLabels, classCount } from './labels.js';
 import type { SynthesisResult } from './synthesis-result.js';
@@ -128,22 +129,28 @@ export async function synthesizeDirect(
 
   const classes = classCount(graph);
   const perImage = options.statistics === 'image';
-  const statsLoss = (t: tf.Tensor, target: BnTarget): tf.Scalar =>
-    perImage
-      ? tf.tidy(
-          () =>
-            tf
-              .addN(tf.unstack(t).map((one) => bnStatisticsLoss(one.expandDims(0), target)))
-              .div(t.shape[0] as number) as tf.Scalar,
-        )
-      : bnStatisticsLoss(t, target);
+  // Batch statistics come from the runner, fused with each BatchNorm where the backend can; per-image
+  // statistics need the BatchNorm inputs themselves.
+  const bnLayers = new Set(targets.map((t) => t.layer));
+  const perImageLoss = (t: tf.Tensor, target: BnTarget): tf.Scalar =>
+    tf.tidy(
+      () =>
+        tf
+          .addN(tf.unstack(t).map((one) => bnStatisticsLoss(one.expandDims(0), target)))
+          .div(t.shape[0] as number) as tf.Scalar,
+    );
   let step = 0;
   let batchLabels: tf.Tensor | null = null;
   const lossOf = (input: tf.Tensor): tf.Scalar => {
     const x = options.jitter ? jitterView(input, step, options.seed) : input;
-    const { output, taps: seen } = runner.run(x, { taps });
+    const { output, taps: seen, moments } = runner.run(x, perImage ? { taps } : { moments: bnLayers });
     let loss = inputStatisticsLoss(x);
-    for (const target of targets) loss = loss.add(statsLoss(seen.get(target.tap) as tf.Tensor, target));
+    for (const target of targets) {
+      const term = perImage
+        ? perImageLoss(seen.get(target.tap) as tf.Tensor, target)
+        : momentsLoss(moments.get(target.layer) as ChannelMoments, target);
+      loss = loss.add(term);
+    }
     if (batchLabels) loss = loss.add(tf.losses.softmaxCrossEntropy(batchLabels, output));
     return loss as tf.Scalar;
   };

@@ -4,10 +4,10 @@ import { requireWeightGradients } from '../backend/weight-gradients.js';
 import { normalizedPixelBounds } from '../data/normalize.js';
 import type { ModelGraph } from '../model/graph.js';
 import { inputNode, isWeighted } from '../model/graph.js';
-import { GraphRunner } from '../model/graph-runner.js';
+import { type ChannelMoments, GraphRunner } from '../model/graph-runner.js';
 import { tfSeed } from '../util/rng.js';
 import { yieldToEventLoop } from '../util/yield.js';
-import { bnTargets, channelMoments, disposeTargets } from './bn-statistics-loss.js';
+import { bnTargets, disposeTargets } from './bn-statistics-loss.js';
 import { Generator, type GeneratorWeights } from './generator.js';
 import { balancedLabels, classCount } from './labels.js';
 import { penultimateNode } from './quality.js';
@@ -169,7 +169,8 @@ export async function synthesizeGenerative(
   const targets = bnTargets(graph);
   const targetVariance = targets.map((t) => tf.tidy(() => t.std.square()));
   const feature = penultimateNode(graph);
-  const taps = new Set([...targets.map((t) => t.tap), feature]);
+  const taps = new Set([feature]);
+  const bnLayers = new Set(targets.map((t) => t.layer));
   const diversityWeight = options.diversityWeight ?? GENERATIVE_TRAINING.diversityWeight;
   const bnWeight = options.bnWeight ?? GENERATIVE_TRAINING.bnWeight;
   const targetConfidence = options.targetConfidence ?? GENERATIVE_TRAINING.targetConfidence;
@@ -212,11 +213,11 @@ export async function synthesizeGenerative(
               tf.reverse(x.slice([half, 0, 0, 0], [-1, -1, -1, -1]), 2),
             ]);
           }
-          const { output, taps: seen } = runner.run(x, { taps });
+          const { output, taps: seen, moments } = runner.run(x, { taps, moments: bnLayers });
           const ce = classTerm(output, labels, classes, targetConfidence);
           let bn: tf.Scalar = tf.scalar(0);
           targets.forEach((t, i) => {
-            const { mean, variance } = channelMoments(seen.get(t.tap) as tf.Tensor);
+            const { mean, variance } = moments.get(t.layer) as ChannelMoments;
             bn = bn.add(
               mean
                 .sub(t.mean)

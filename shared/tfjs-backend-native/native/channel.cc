@@ -1,0 +1,97 @@
+#include "channel.h"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "parallel.h"
+
+namespace tfjs_native {
+
+void channelMoments(const float *x, int64_t rows, int64_t channels, float *mean, float *variance,
+                    const float *scale, const float *shift, float *out) {
+  // Per-thread sums in double over that thread's rows, combined in thread order. Shifting by the first
+  // row keeps E[d^2] - E[d]^2 from cancelling when a channel's mean is large against its spread.
+  const int team = parallelTeam(rows, channels);
+  std::vector<double> sums(static_cast<std::size_t>(team) * channels * 2, 0.0);
+  parallelRows(rows, channels, [&](int64_t begin, int64_t end, int t) {
+    double *s = sums.data() + static_cast<std::size_t>(t) * channels * 2;
+    double *s2 = s + channels;
+    for (int64_t r = begin; r < end; ++r) {
+      const float *row = x + r * channels;
+      for (int64_t c = 0; c < channels; ++c) {
+        const double d = static_cast<double>(row[c]) - static_cast<double>(x[c]);
+        s[c] += d;
+        s2[c] += d * d;
+      }
+      if (out != nullptr) {
+        float *o = out + r * channels;
+        for (int64_t c = 0; c < channels; ++c) o[c] = row[c] * scale[c] + shift[c];
+      }
+    }
+  });
+  for (int64_t c = 0; c < channels; ++c) {
+    double s = 0, s2 = 0;
+    for (int t = 0; t < team; ++t) {
+      s += sums[static_cast<std::size_t>(t) * channels * 2 + c];
+      s2 += sums[static_cast<std::size_t>(t) * channels * 2 + channels + c];
+    }
+    const double shiftedMean = s / static_cast<double>(rows);
+    mean[c] = static_cast<float>(shiftedMean + static_cast<double>(x[c]));
+    variance[c] = static_cast<float>(std::max(0.0, s2 / static_cast<double>(rows) - shiftedMean * shiftedMean));
+  }
+}
+
+void channelMomentsGrad(const float *x, int64_t rows, int64_t channels, const float *mean, const float *dMean,
+                        const float *dVariance, const float *dy, const float *scale, float *dx) {
+  std::vector<float> a(channels), b(channels);
+  const float inv = 1.0f / static_cast<float>(rows);
+  for (int64_t c = 0; c < channels; ++c) {
+    a[c] = dMean[c] * inv;
+    b[c] = 2.0f * dVariance[c] * inv;
+  }
+  parallelRows(rows, channels, [&](int64_t begin, int64_t end, int) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float *xr = x + r * channels;
+      float *o = dx + r * channels;
+      if (dy != nullptr) {
+        const float *g = dy + r * channels;
+        for (int64_t c = 0; c < channels; ++c) o[c] = g[c] * scale[c] + (a[c] + (xr[c] - mean[c]) * b[c]);
+      } else {
+        for (int64_t c = 0; c < channels; ++c) o[c] = a[c] + (xr[c] - mean[c]) * b[c];
+      }
+    }
+  });
+}
+
+void channelAffine(const float *x, int64_t rows, int64_t channels, const float *scale, const float *shift,
+                   float *out) {
+  parallelRows(rows, channels, [&](int64_t begin, int64_t end, int) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float *xr = x + r * channels;
+      float *o = out + r * channels;
+      if (shift != nullptr) {
+        for (int64_t c = 0; c < channels; ++c) o[c] = xr[c] * scale[c] + shift[c];
+      } else {
+        for (int64_t c = 0; c < channels; ++c) o[c] = xr[c] * scale[c];
+      }
+    }
+  });
+}
+
+void clippedLinearGrad(const float *dy, const float *x, int64_t size, float low, float high, float *dx) {
+  // dy * mask, the mask 1 inside (low, high] and 0 outside (dy * 0 gives -0 for negative dy and NaN for
+  // infinite dy, as dy * step(x) does), NaN where x is NaN. Written without branches: activations are
+  // positive or not at random, and a mispredicted branch per element cost 10x the memory traffic.
+  parallelChunks(size, [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float v = x[i];
+      const float above = v > low ? 1.f : 0.f;
+      const float inside = v <= high ? above : 0.f;
+      const float mask = v != v ? v : inside;
+      dx[i] = dy[i] * mask;
+    }
+  });
+}
+
+}  // namespace tfjs_native
