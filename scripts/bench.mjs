@@ -110,15 +110,19 @@ const SECTIONS = {
   engine() {
     // Step 7's yardstick: BN-statistics synthesis on dfq's native backend beside PyTorch's CPU, same
     // model, images, iterations and thread count, measured in one run (scripts/bench-engine.mjs).
-    // At 224x224: a ResNet-18 with random weights (timing only), built when missing.
-    const resnet18 = join(OUT, 'fixtures/resnet18/model.json');
-    if (!existsSync(resnet18))
-      execFileSync('node', [join(ROOT, 'scripts/fixtures/build-resnet18.mjs'), dirname(resnet18)], {
-        stdio: 'inherit',
-      });
+    // At 224x224: a MobileNetV2 and a ResNet-18 with random weights (timing only), built when missing.
+    const fixture = (name) => {
+      const model = join(OUT, `fixtures/${name}/model.json`);
+      if (!existsSync(model))
+        execFileSync('node', [join(ROOT, `scripts/fixtures/build-${name}.mjs`), dirname(model)], {
+          stdio: 'inherit',
+        });
+      return model;
+    };
     return [
       ['64', '20', 'native'],
-      ['8', '3', 'native', resnet18],
+      ['8', '3', 'native', fixture('mobilenetv2')],
+      ['8', '3', 'native', fixture('resnet18')],
     ].map((args) => {
       console.error(`bench: engine: node scripts/bench-engine.mjs ${args.join(' ')}`);
       const out = execFileSync('node', [join(ROOT, 'scripts/bench-engine.mjs'), ...args], {
@@ -320,8 +324,9 @@ function renderEngine(rows) {
     'Per iteration: forward, per-channel batch mean and std of every BatchNorm input, distance to the',
     'running statistics, backward to the pixels, Adam on the pixels (the `zeroq` preset). Same model,',
     "images, iterations and threads on both sides, one run; the peer is Debian's python3-torch on the CPU.",
-    'The 224x224 ResNet-18 has random weights and identity BatchNorm statistics (scripts/fixtures/build-resnet18.mjs):',
-    'its figures are for timing only.',
+    'The 224x224 MobileNetV2 and ResNet-18 have random weights, with BatchNorm statistics from one forward pass over',
+    'noise (scripts/fixtures/build-mobilenetv2.mjs, build-resnet18.mjs): their figures are for timing only, and their',
+    "final losses are not comparable to the peer's after 3 iterations from other random starts.",
     '',
     '| model | images x iterations | threads | dfq ms per image-iteration | PyTorch | dfq / PyTorch | dfq peak memory | PyTorch | ratio |',
     '|---|---|---|---|---|---|---|---|---|',

@@ -54,12 +54,22 @@ def run(x, bn_inputs):
             kernel = weights[f'{name}/kernel'].permute(3, 2, 0, 1)
             pad = kernel.shape[-1] // 2 if cfg['padding'] == 'same' else 0
             y = F.conv2d(inputs[0], kernel, weights.get(f'{name}/bias'), stride=cfg['strides'], padding=pad)
+        elif kind == 'DepthwiseConv2D':
+            kernel = weights[f'{name}/depthwise_kernel']  # [kh, kw, C, multiplier]
+            groups = kernel.shape[2]
+            kernel = kernel.permute(2, 3, 0, 1).reshape(groups * kernel.shape[3], 1, kernel.shape[0], kernel.shape[1])
+            pad = kernel.shape[-1] // 2 if cfg['padding'] == 'same' else 0
+            y = F.conv2d(inputs[0], kernel, weights.get(f'{name}/depthwise_bias'), stride=cfg['strides'],
+                         padding=pad, groups=groups)
         elif kind == 'BatchNormalization':
             bn_inputs.append((inputs[0], weights[f'{name}/moving_mean'], weights[f'{name}/moving_variance'], cfg['epsilon']))
             y = F.batch_norm(inputs[0], weights[f'{name}/moving_mean'], weights[f'{name}/moving_variance'],
                              weights[f'{name}/gamma'], weights[f'{name}/beta'], False, 0.0, cfg['epsilon'])
         elif kind in ('Activation', 'ReLU'):
-            y = F.relu(inputs[0]) if cfg.get('activation', 'relu') == 'relu' else inputs[0]
+            act = cfg.get('activation') or ('relu6' if cfg.get('max_value') == 6 else 'relu')
+            if act not in ('relu', 'relu6', 'linear'):
+                raise SystemExit(f'layer {name}: activation {act} is not in this peer')
+            y = F.relu(inputs[0]) if act == 'relu' else F.relu6(inputs[0]) if act == 'relu6' else inputs[0]
         elif kind == 'Add':
             y = inputs[0] + inputs[1]
         elif kind == 'ZeroPadding2D':

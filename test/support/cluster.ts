@@ -174,7 +174,13 @@ export function reproducible(r: Record<string, any>) {
   return {
     backend: r.backend,
     model: { params: r.model.params, layers: r.model.layers, normalization: r.model.normalization },
-    synthesis: { ...r.synthesis, seconds: undefined, imagesPerSecond: undefined },
+    synthesis: {
+      ...r.synthesis,
+      seconds: undefined,
+      imagesPerSecond: undefined,
+      // The auto budget is a share of the memory available when the run started: the machine's state.
+      memory: { ...r.synthesis.memory, budgetBytes: undefined, estimatedPeakBytes: undefined },
+    },
     calibration: { ...r.calibration, seconds: undefined },
     quantization: { ...r.quantization, seconds: undefined },
     evaluation: { ...r.evaluation, seconds: undefined, integerImagesPerSecond: undefined },

@@ -149,6 +149,13 @@ export const RUN_OPTIONS = {
     default: null as number | null,
     sample: 40,
   },
+  memoryBudgetMiB: {
+    flag: '--memory-budget',
+    help: "MiB this run may use; batches are sized to fit and a model whose single image does not fit is refused before any work ('auto': half of the memory available when the run starts)",
+    ...intOrNull('--memory-budget', 64, 16 * 1024 * 1024, 'auto'),
+    default: null as number | null,
+    sample: 8192,
+  },
   seed: {
     flag: '--seed',
     help: 'random seed',

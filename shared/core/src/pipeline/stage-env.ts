@@ -44,6 +44,17 @@ export interface SynthesisOutput {
     lossInitial: number | null;
     lossFinal: number | null;
     imagesPerSecond: number;
+    /** Images optimized together: the option's value, or fewer where the memory budget requires. */
+    batchSize: number;
+    /** The memory plan made before synthesis began (pipeline/memory-plan.ts). */
+    memory: {
+      budgetBytes: number;
+      budgetSource: 'option' | 'auto';
+      estimatedPeakBytes: number;
+      inputShape: number[];
+      activationValuesPerImage: number;
+      forwardMacsPerImage: number;
+    };
     /** Share of images the model assigns to the class they were made for (null: untargeted method). */
     targetAgreement: number | null;
     /** Mean within-class cosine distance of penultimate features (classes as the model predicts them). */

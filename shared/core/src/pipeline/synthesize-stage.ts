@@ -12,11 +12,14 @@ import { loadModel } from '../model/load-model.js';
 import { classCount } from '../synthesis/labels.js';
 import { bnLossPerLayer, predictWithFeatures, withinClassDiversity } from '../synthesis/quality.js';
 import { checkRun } from './check-run.js';
+import { planMemory } from './memory-plan.js';
 import { modelOptions } from './model-options.js';
 import { peakRssBytes, type StageEnv, type SynthesisOutput, secondsSince, stageKey } from './stage-env.js';
 import { SYNTHESIZERS } from './synthesizers.js';
 
 const REAL_DIVERSITY_SAMPLE = 1000;
+
+const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
 
 function classNames(graph: ModelGraph): string[] {
   const n = classCount(graph);
@@ -49,15 +52,21 @@ export async function synthesizeStage(config: ResolvedRunConfig, env: StageEnv):
   });
   // Synthesis matches the unfolded model's BatchNorms: no folding or bit plan needed here.
   const { graph } = await loadModel(config.modelPath, modelOptions(config));
+  const memory = planMemory(graph, config);
   const optimized = SYNTHESIS_METHODS[config.synth].optimized;
+  const batch = memory.synthesisBatch;
+  const shrunk = batch < Math.min(config.synthBatchSize, config.images);
   env.onEvent({
     kind: 'phase',
     phase: 'synthesis',
-    message: `${config.synth}: ${config.images} images${optimized ? `, ${config.iterations} iterations` : ''}`,
+    message:
+      `${config.synth}: ${config.images} images${optimized ? `, ${config.iterations} iterations` : ''}, ` +
+      `batches of ${batch}${shrunk ? ` (not ${config.synthBatchSize}: memory budget)` : ''}, ` +
+      `estimated peak ${mib(memory.synthesisPeakBytes)} of a ${mib(memory.budgetBytes)} budget`,
   });
   const start = performance.now();
   const { result, generator } = await SYNTHESIZERS[config.synth]({
-    config,
+    config: { ...config, synthBatchSize: batch },
     graph,
     onProgress: (progress) => env.onEvent({ kind: 'synthesis', progress }),
     note: (message) => env.onEvent({ kind: 'phase', phase: 'synthesis', message }),
@@ -111,6 +120,15 @@ export async function synthesizeStage(config: ResolvedRunConfig, env: StageEnv):
         lossInitial: result.lossInitial,
         lossFinal: result.lossFinal,
         imagesPerSecond: result.images.shape[0] / Math.max(seconds, 1e-9),
+        batchSize: batch,
+        memory: {
+          budgetBytes: memory.budgetBytes,
+          budgetSource: memory.budgetSource,
+          estimatedPeakBytes: memory.synthesisPeakBytes,
+          inputShape: memory.footprint.input,
+          activationValuesPerImage: memory.footprint.activationFloats,
+          forwardMacsPerImage: memory.footprint.forwardMacs,
+        },
         targetAgreement,
         diversity: withinClassDiversity(predictions.features, labels ?? predictions.classes),
         realDiversity: test ? realDiversity(runner, test, graph) : null,
