@@ -5,6 +5,7 @@ import { batchMatMul } from './batch_matmul.js';
 import { batchNorm } from './batch_norm.js';
 import { add, maximum, minimum, multiply, realDiv, squaredDifference, sub } from './binary.js';
 import { clipByValue } from './clip_by_value.js';
+import { concat, reverse, splitV } from './concat_split.js';
 import { conv2d } from './conv2d.js';
 import { conv2dBackpropFilter } from './conv2d_backprop_filter.js';
 import { conv2dBackpropInput } from './conv2d_backprop_input.js';
@@ -49,6 +50,9 @@ export const nativeKernels: readonly NativeKernel[] = [
   slice,
   padV2,
   tile,
+  concat,
+  splitV,
+  reverse,
   relu,
   step,
   square,

@@ -26,7 +26,7 @@ export interface NativeKernel {
 /** Defines a kernel override from a typed body that returns null to defer the call to the cpu kernel. */
 export function defineKernel<I, A>(
   kernelName: string,
-  body: (addon: NativeAddon, args: KernelArgs<I, A>) => TensorInfo | null,
+  body: (addon: NativeAddon, args: KernelArgs<I, A>) => TensorInfo | TensorInfo[] | null,
 ): NativeKernel {
   return {
     kernelName,
