@@ -121,11 +121,24 @@ const SECTIONS = {
     };
     return [
       ['64', '20', 'native'],
+      ['64', '20', 'native', fixture('resnet20')],
       ['8', '3', 'native', fixture('mobilenetv2')],
       ['8', '3', 'native', fixture('resnet18')],
     ].map((args) => {
       console.error(`bench: engine: node scripts/bench-engine.mjs ${args.join(' ')}`);
       const out = execFileSync('node', [join(ROOT, 'scripts/bench-engine.mjs'), ...args], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' },
+      });
+      return JSON.parse(out.toString());
+    });
+  },
+  meanfield() {
+    // Step 7, the other loop: one mean-field (pmf) distillation step on dfq's native backend beside the
+    // same step in PyTorch (scripts/bench-meanfield.mjs, scripts/peer/mean-field-step.py).
+    return [['20', '64', '4', '4']].map((args) => {
+      console.error(`bench: meanfield: node scripts/bench-meanfield.mjs ${args.join(' ')}`);
+      const out = execFileSync('node', [join(ROOT, 'scripts/bench-meanfield.mjs'), ...args], {
         stdio: ['ignore', 'pipe', 'inherit'],
         env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' },
       });
@@ -350,6 +363,27 @@ function renderEngine(rows) {
   return lines.join('\n');
 }
 
+function renderMeanField(rows) {
+  const lines = [
+    '## Step 7: one mean-field distillation step beside PyTorch',
+    '',
+    'A step of `--quantizer pmf` (scripts/bench-meanfield.mjs; the peer, scripts/peer/mean-field-step.py, does the same',
+    'in PyTorch on the problem dfq writes: folded graph, initial level scores, scales and activation quantizers, images):',
+    'teacher forward with a tap at every weighted layer, expected weights under softmax(beta x scores), student forward',
+    'with fake-quantized activations (clipped straight-through gradient), KL + feature loss, backward, two Adam updates.',
+    'Images are seeded noise: the figures are for timing only.',
+    '',
+    '| model | batch x steps | threads | dfq ms per step | PyTorch | dfq / PyTorch | dfq peak memory | PyTorch | ratio |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.model} | ${r.dfq.batch} x ${r.dfq.steps} | ${r.threads} | ${r.dfq.msPerStep.toFixed(1)} (${r.dfq.engine}) | ${r.peer.msPerStep.toFixed(1)} (${r.peer.engine}) | ${r.dfqOverPeer.toFixed(2)}x | ${mib(r.dfq.peakRssBytes)} | ${mib(r.peer.peakRssBytes)} | ${r.memoryRatio.toFixed(2)}x |`,
+    );
+  }
+  return lines.join('\n');
+}
+
 function machineLine(m) {
   return m
     ? `${m.cpus} cores (${m.cpuModel}), ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${m.node}`
@@ -363,6 +397,7 @@ const RENDER = {
   synthesis: renderSynthesis,
   quantizer: renderQuantizer,
   engine: renderEngine,
+  meanfield: renderMeanField,
 };
 
 const results = existsSync(JSON_PATH) ? JSON.parse(readFileSync(JSON_PATH, 'utf8')) : {};

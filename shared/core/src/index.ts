@@ -42,6 +42,7 @@ export * from './pipeline/quantize-stage.js';
 export * from './pipeline/report-stage.js';
 export * from './pipeline/run-pipeline.js';
 export * from './pipeline/run-report.js';
+export * from './pipeline/run-sizing.js';
 export * from './pipeline/stage-env.js';
 export * from './pipeline/synthesize-stage.js';
 export * from './pipeline/synthesizers.js';

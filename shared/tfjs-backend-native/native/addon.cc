@@ -395,13 +395,14 @@ Napi::Value ChannelAffine(const Napi::CallbackInfo &info) {
   });
 }
 
-// clippedLinearGrad(dy, x, dx, low, high)
+// clippedLinearGrad(dy, x, dx, low, high, lowInclusive?)
 Napi::Value ClippedLinearGrad(const Napi::CallbackInfo &info) {
   return guarded(info, [&] {
     Napi::Float32Array dy = floatArray(info, 0, "dy");
     const int64_t size = static_cast<int64_t>(dy.ElementLength());
+    const bool lowInclusive = info.Length() > 5 && info[5].ToBoolean().Value();
     clippedLinearGrad(dy.Data(), floatData(info, 1, "x", size), size, info[3].As<Napi::Number>().FloatValue(),
-                      info[4].As<Napi::Number>().FloatValue(), floatData(info, 2, "dx", size));
+                      info[4].As<Napi::Number>().FloatValue(), lowInclusive, floatData(info, 2, "dx", size));
     return info.Env().Undefined();
   });
 }
@@ -440,6 +441,91 @@ Napi::Value MaxPoolGrad(const Napi::CallbackInfo &info) {
     maxPoolGrad(g, floatData(info, 0, "x", inSize),
                 floatData(info, 1, "dy", g.batch * g.outHeight * g.outWidth * g.channels),
                 floatData(info, 2, "dx", inSize));
+    return info.Env().Undefined();
+  });
+}
+
+// fakeQuantize(x, out, scale, zeroPoint, qmax): the float32 values of the three numbers are used.
+Napi::Value FakeQuantize(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    Napi::Float32Array x = floatArray(info, 0, "x");
+    const int64_t size = static_cast<int64_t>(x.ElementLength());
+    fakeQuantize(x.Data(), size, info[2].As<Napi::Number>().FloatValue(), info[3].As<Napi::Number>().FloatValue(),
+                 info[4].As<Napi::Number>().FloatValue(), floatData(info, 1, "out", size));
+    return info.Env().Undefined();
+  });
+}
+
+// softmax(x, out, rows, cols)
+Napi::Value Softmax(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    int64_t rows, cols;
+    rowsArgs(info, 2, rows, cols);
+    softmaxRows(floatData(info, 0, "x", rows * cols), rows, cols, floatData(info, 1, "out", rows * cols));
+    return info.Env().Undefined();
+  });
+}
+
+// expectedLevels(scores, levels, out, rows, cols, beta)
+Napi::Value ExpectedLevels(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    int64_t rows, cols;
+    rowsArgs(info, 3, rows, cols);
+    expectedLevels(floatData(info, 0, "scores", rows * cols), rows, cols, floatData(info, 1, "levels", cols),
+                   info[5].As<Napi::Number>().FloatValue(), floatData(info, 2, "out", rows));
+    return info.Env().Undefined();
+  });
+}
+
+// expectedLevelsGrad(scores, levels, out, dOut, dScores, rows, cols, beta)
+Napi::Value ExpectedLevelsGrad(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    int64_t rows, cols;
+    rowsArgs(info, 5, rows, cols);
+    expectedLevelsGrad(floatData(info, 0, "scores", rows * cols), rows, cols, floatData(info, 1, "levels", cols),
+                       info[7].As<Napi::Number>().FloatValue(), floatData(info, 2, "out", rows),
+                       floatData(info, 3, "dOut", rows), floatData(info, 4, "dScores", rows * cols));
+    return info.Env().Undefined();
+  });
+}
+
+// adamStep(value, m, v, grad, valueOut, mOut, vOut, settings: Float32Array [lr, b1, b2, eps, c1, c2])
+Napi::Value AdamStep(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    Napi::Float32Array value = floatArray(info, 0, "value");
+    const int64_t size = static_cast<int64_t>(value.ElementLength());
+    const float *s = floatData(info, 7, "settings", 6);
+    const AdamSettings a{s[0], s[1], s[2], s[3], s[4], s[5]};
+    adamStep(a, value.Data(), floatData(info, 1, "m", size), floatData(info, 2, "v", size),
+             floatData(info, 3, "grad", size), size, floatData(info, 4, "valueOut", size),
+             floatData(info, 5, "mOut", size), floatData(info, 6, "vOut", size));
+    return info.Env().Undefined();
+  });
+}
+
+// relativeSquaredError(a, t, epsilon) -> [value, denominator]
+Napi::Value RelativeSquaredError(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    Napi::Float32Array a = floatArray(info, 0, "a");
+    const int64_t size = static_cast<int64_t>(a.ElementLength());
+    if (size == 0) throw Napi::RangeError::New(info.Env(), "empty tensors");
+    double denominator = 0;
+    const double value = relativeSquaredError(a.Data(), floatData(info, 1, "t", size), size,
+                                              info[2].As<Napi::Number>().DoubleValue(), &denominator);
+    Napi::Array out = Napi::Array::New(info.Env(), 2);
+    out.Set(0u, Napi::Number::New(info.Env(), value));
+    out.Set(1u, Napi::Number::New(info.Env(), denominator));
+    return out;
+  });
+}
+
+// relativeSquaredErrorGrad(a, t, da, scale)
+Napi::Value RelativeSquaredErrorGrad(const Napi::CallbackInfo &info) {
+  return guarded(info, [&] {
+    Napi::Float32Array a = floatArray(info, 0, "a");
+    const int64_t size = static_cast<int64_t>(a.ElementLength());
+    relativeSquaredErrorGrad(a.Data(), floatData(info, 1, "t", size), size, info[3].As<Napi::Number>().FloatValue(),
+                             floatData(info, 2, "da", size));
     return info.Env().Undefined();
   });
 }
@@ -487,6 +573,13 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("clippedLinearGrad", Napi::Function::New(env, ClippedLinearGrad));
   exports.Set("maxPool", Napi::Function::New(env, MaxPool));
   exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
+  exports.Set("fakeQuantize", Napi::Function::New(env, FakeQuantize));
+  exports.Set("softmax", Napi::Function::New(env, Softmax));
+  exports.Set("expectedLevels", Napi::Function::New(env, ExpectedLevels));
+  exports.Set("expectedLevelsGrad", Napi::Function::New(env, ExpectedLevelsGrad));
+  exports.Set("adamStep", Napi::Function::New(env, AdamStep));
+  exports.Set("relativeSquaredError", Napi::Function::New(env, RelativeSquaredError));
+  exports.Set("relativeSquaredErrorGrad", Napi::Function::New(env, RelativeSquaredErrorGrad));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("clearCache", Napi::Function::New(env, ClearCache));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

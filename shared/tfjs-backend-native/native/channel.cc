@@ -1,5 +1,6 @@
 #include "channel.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -79,10 +80,21 @@ void channelAffine(const float *x, int64_t rows, int64_t channels, const float *
   });
 }
 
-void clippedLinearGrad(const float *dy, const float *x, int64_t size, float low, float high, float *dx) {
+void clippedLinearGrad(const float *dy, const float *x, int64_t size, float low, float high, bool lowInclusive,
+                       float *dx) {
   // dy * mask, the mask 1 inside (low, high] and 0 outside (dy * 0 gives -0 for negative dy and NaN for
   // infinite dy, as dy * step(x) does), NaN where x is NaN. Written without branches: activations are
   // positive or not at random, and a mispredicted branch per element cost 10x the memory traffic.
+  if (lowInclusive) {
+    parallelChunks(size, [&](int64_t begin, int64_t end, int) {
+      for (int64_t i = begin; i < end; ++i) {
+        const float v = x[i];
+        const float above = v >= low ? 1.f : 0.f;
+        dx[i] = dy[i] * (v <= high ? above : 0.f);  // NaN compares false: masked
+      }
+    });
+    return;
+  }
   parallelChunks(size, [&](int64_t begin, int64_t end, int) {
     for (int64_t i = begin; i < end; ++i) {
       const float v = x[i];
@@ -90,6 +102,91 @@ void clippedLinearGrad(const float *dy, const float *x, int64_t size, float low,
       const float inside = v <= high ? above : 0.f;
       const float mask = v != v ? v : inside;
       dx[i] = dy[i] * mask;
+    }
+  });
+}
+
+namespace {
+
+// u[j] = softmax(beta * row)[j], in float with a double sum (the row is short: one per grid level).
+inline void levelProbabilities(const float *row, int64_t cols, float beta, float *u) {
+  float m = beta * row[0];
+  for (int64_t j = 1; j < cols; ++j) m = std::max(m, beta * row[j]);
+  double z = 0;
+  for (int64_t j = 0; j < cols; ++j) {
+    u[j] = std::exp(beta * row[j] - m);
+    z += u[j];
+  }
+  const float inv = static_cast<float>(1.0 / z);
+  for (int64_t j = 0; j < cols; ++j) u[j] *= inv;
+}
+
+}  // namespace
+
+void expectedLevels(const float *scores, int64_t rows, int64_t cols, const float *levels, float beta, float *out) {
+  parallelRows(rows, cols * 8, [&](int64_t begin, int64_t end, int) {
+    std::vector<float> u(cols);
+    for (int64_t r = begin; r < end; ++r) {
+      levelProbabilities(scores + r * cols, cols, beta, u.data());
+      float w = 0;
+      for (int64_t j = 0; j < cols; ++j) w += u[j] * levels[j];
+      out[r] = w;
+    }
+  });
+}
+
+void expectedLevelsGrad(const float *scores, int64_t rows, int64_t cols, const float *levels, float beta,
+                        const float *out, const float *dOut, float *dScores) {
+  parallelRows(rows, cols * 8, [&](int64_t begin, int64_t end, int) {
+    std::vector<float> u(cols);
+    for (int64_t r = begin; r < end; ++r) {
+      levelProbabilities(scores + r * cols, cols, beta, u.data());
+      const float g = beta * dOut[r];
+      float *d = dScores + r * cols;
+      for (int64_t j = 0; j < cols; ++j) d[j] = g * u[j] * (levels[j] - out[r]);
+    }
+  });
+}
+
+double relativeSquaredError(const float *a, const float *t, int64_t size, double epsilon, double *denominator) {
+  const int team = parallelTeam(size, 1);
+  std::vector<double> sums(static_cast<std::size_t>(team) * 2, 0.0);
+  parallelChunks(size, [&](int64_t begin, int64_t end, int thread) {
+    double se = 0, st = 0;
+    for (int64_t i = begin; i < end; ++i) {
+      const double d = static_cast<double>(a[i]) - static_cast<double>(t[i]);
+      se += d * d;
+      st += static_cast<double>(t[i]) * static_cast<double>(t[i]);
+    }
+    sums[2 * thread] = se;
+    sums[2 * thread + 1] = st;
+  });
+  double se = 0, st = 0;
+  for (int k = 0; k < team; ++k) {
+    se += sums[2 * k];
+    st += sums[2 * k + 1];
+  }
+  *denominator = st / static_cast<double>(size) + epsilon;
+  return se / static_cast<double>(size) / *denominator;
+}
+
+void relativeSquaredErrorGrad(const float *a, const float *t, int64_t size, float scale, float *da) {
+  parallelChunks(size, [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) da[i] = (a[i] - t[i]) * scale;
+  });
+}
+
+void adamStep(const AdamSettings &a, const float *value, const float *m, const float *v, const float *grad,
+              int64_t size, float *valueOut, float *mOut, float *vOut) {
+  const float keep1 = 1.f - a.beta1, keep2 = 1.f - a.beta2;
+  parallelChunks(size, [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float g = grad[i];
+      const float m1 = m[i] * a.beta1 + g * keep1;
+      const float v1 = v[i] * a.beta2 + (g * g) * keep2;
+      mOut[i] = m1;
+      vOut[i] = v1;
+      valueOut[i] = value[i] + ((m1 / a.correction1) / (std::sqrt(v1 / a.correction2) + a.epsilon)) * -a.learningRate;
     }
   });
 }

@@ -212,6 +212,32 @@ void unary(UnaryOp op, const float *x, int64_t size, double alpha, double beta, 
   }
 }
 
+void fakeQuantize(const float *x, int64_t size, float scale, float zero, float qmax, float *out) {
+  map(x, size, out, [scale, zero, qmax](float v) {
+    const float level = roundHalfEven(v / scale) + zero;
+    const float clipped = level > qmax ? qmax : level < 0.f ? 0.f : level;
+    return (clipped - zero) * scale;
+  });
+}
+
+void softmaxRows(const float *x, int64_t rows, int64_t cols, float *out) {
+  parallelRows(rows, cols * 8, [&](int64_t begin, int64_t end, int) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float *row = x + r * cols;
+      float *o = out + r * cols;
+      float m = row[0];
+      for (int64_t j = 1; j < cols; ++j) m = (row[j] > m || row[j] != row[j]) ? row[j] : m;
+      double sum = 0;
+      for (int64_t j = 0; j < cols; ++j) {
+        o[j] = static_cast<float>(std::exp(static_cast<double>(row[j] - m)));
+        sum += o[j];
+      }
+      const float total = static_cast<float>(sum);
+      for (int64_t j = 0; j < cols; ++j) o[j] = o[j] / total;
+    }
+  });
+}
+
 void batchNorm(const float *x, int64_t size, Cyclic mean, Cyclic variance, Cyclic scale, Cyclic offset,
                double epsilon, float *out) {
   auto normalize = [epsilon](float v, float m, float var, float s, float off) {

@@ -46,6 +46,15 @@ void unary(UnaryOp op, const float *x, int64_t size, double alpha, double beta, 
 void binary(BinaryOp op, int rank, const int64_t *dims, const float *a, const int64_t *aStrides, const float *b,
             const int64_t *bStrides, float *out);
 
+// out = (clip(round(x / scale) + zero, 0, qmax) - zero) * scale, rounding half to even, each step in
+// float32 as the cpu kernels' chain (RealDiv, Round, Add, ClipByValue, Sub, Multiply) computes it: the
+// fake quantization of an activation, in one pass instead of six.
+void fakeQuantize(const float *x, int64_t size, float scale, float zero, float qmax, float *out);
+
+// Softmax along rows of x viewed as [rows, cols], as the cpu kernel: max, x - max, exp (in double,
+// rounded), the row sum (in double, rounded), division.
+void softmaxRows(const float *x, int64_t rows, int64_t cols, float *out);
+
 // One operand of batchNorm: its values repeat cyclically over x, as in the cpu kernel.
 struct Cyclic {
   const float *values;

@@ -149,8 +149,57 @@ export interface NativeAddon {
     rows: number,
     channels: number,
   ): void;
-  /** dx = dy where low < x <= high, else 0: Relu's and Relu6's gradient. */
-  clippedLinearGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, low: number, high: number): void;
+  /**
+   * dx = dy where low < x <= high (low <= x with lowInclusive), else dy * 0: Relu's and Relu6's gradient,
+   * or (lowInclusive) the straight-through estimator of fake quantization.
+   */
+  clippedLinearGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    dx: Float32Array,
+    low: number,
+    high: number,
+    lowInclusive?: boolean,
+  ): void;
+  /** out = (clip(round(x / scale) + zeroPoint, 0, qmax) - zeroPoint) * scale, all in float32. */
+  fakeQuantize(x: Float32Array, out: Float32Array, scale: number, zeroPoint: number, qmax: number): void;
+  /** out[r] = softmax(beta * scores[r, :]) . levels, scores viewed as [rows, cols]. */
+  expectedLevels(
+    scores: Float32Array,
+    levels: Float32Array,
+    out: Float32Array,
+    rows: number,
+    cols: number,
+    beta: number,
+  ): void;
+  /** The gradient of expectedLevels with respect to the scores. */
+  expectedLevelsGrad(
+    scores: Float32Array,
+    levels: Float32Array,
+    out: Float32Array,
+    dOut: Float32Array,
+    dScores: Float32Array,
+    rows: number,
+    cols: number,
+    beta: number,
+  ): void;
+  /** [mean((a - t)^2) / (mean(t^2) + epsilon), that denominator], in double. */
+  relativeSquaredError(a: Float32Array, t: Float32Array, epsilon: number): [number, number];
+  /** da = (a - t) * scale. */
+  relativeSquaredErrorGrad(a: Float32Array, t: Float32Array, da: Float32Array, scale: number): void;
+  /** One Adam step; `settings`: [learning rate, beta1, beta2, epsilon, 1 - beta1^t, 1 - beta2^t]. */
+  adamStep(
+    value: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    grad: Float32Array,
+    valueOut: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
+    settings: Float32Array,
+  ): void;
+  /** Softmax along the rows of x viewed as [rows, cols]. */
+  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   /** `geometry`: the 14 fields of native/pool.h's PoolGeometry, in order. */
   maxPool(x: Float32Array, out: Float32Array, geometry: Int32Array): void;
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, geometry: Int32Array): void;

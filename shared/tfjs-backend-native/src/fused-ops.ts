@@ -6,6 +6,15 @@
 //   channelAffine: BatchNorm's inference affine x * scale + shift, one pass each way instead of two;
 //   channelAffineMoments: both over the same input, one pass each way (instead of the two above, and the
 //     Add that accumulates their two gradients).
+//   fakeQuantize: an activation's fake quantization (six elementwise ops) in one pass, with the clipped
+//     straight-through gradient as one masked copy (instead of GreaterEqual, LessEqual, LogicalAnd, Cast
+//     and Multiply, all but the last plain-JS cpu kernels);
+//   expectedLevels: mean-field weights, softmax(beta * scores) . levels per weight, one pass each way
+//     instead of a scale, a softmax, a product and a sum (and their gradients) over [weights, levels];
+//   adamStep: one Adam update of a parameter tensor and its moments in one pass (tf.train.adam runs
+//     thirteen elementwise ops per variable);
+//   relativeSquaredError: distillation's feature term mean((a - t)^2) / (mean(t^2) + eps), one pass each
+//     way instead of a squared difference, a square, two means and their gradients;
 // The Relu and Relu6 gradients are replaced for 'native' too (a masked copy instead of Step then
 // Multiply); on other backends TF.js's own gradient runs, unchanged.
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
@@ -18,6 +27,12 @@ const MOMENTS_GRAD = 'DfqChannelMomentsGrad';
 const AFFINE = 'DfqChannelAffine';
 const AFFINE_MOMENTS = 'DfqChannelAffineMoments';
 const CLIPPED_LINEAR_GRAD = 'DfqClippedLinearGrad';
+const FAKE_QUANTIZE = 'DfqFakeQuantize';
+const EXPECTED_LEVELS = 'DfqExpectedLevels';
+const ADAM_STEP = 'DfqAdamStep';
+const RELATIVE_SQUARED_ERROR = 'DfqRelativeSquaredError';
+const RELATIVE_SQUARED_ERROR_GRAD = 'DfqRelativeSquaredErrorGrad';
+const EXPECTED_LEVELS_GRAD = 'DfqExpectedLevelsGrad';
 
 /** The ops a caller may use in place of its composite ones while 'native' is the backend. */
 export interface FusedOps {
@@ -27,6 +42,30 @@ export interface FusedOps {
   channelMoments(x: tf.Tensor): { mean: tf.Tensor1D; variance: tf.Tensor1D };
   /** x * scale + shift along the last axis; differentiable. */
   channelAffine(x: tf.Tensor, scale: tf.Tensor1D, shift: tf.Tensor1D): tf.Tensor;
+  /**
+   * (clip(round(x / scale) + zeroPoint, 0, 2^bits - 1) - zeroPoint) * scale. Its gradient is the clipped
+   * straight-through estimator with `ste`, else zero (rounding's true derivative).
+   */
+  fakeQuantize(
+    x: tf.Tensor,
+    params: { scale: number; zeroPoint: number; bits: number },
+    ste: boolean,
+  ): tf.Tensor;
+  /**
+   * mean((student - teacher)^2) / (mean(teacher^2) + epsilon) as a scalar; differentiable in the
+   * student only (the teacher is a constant target).
+   */
+  relativeSquaredError(student: tf.Tensor, teacher: tf.Tensor, epsilon: number): tf.Scalar;
+  /** One Adam step: the new value and moments (`step` counts from 1). Not differentiable. */
+  adamStep(
+    value: tf.Tensor,
+    m: tf.Tensor,
+    v: tf.Tensor,
+    grad: tf.Tensor,
+    settings: { learningRate: number; beta1: number; beta2: number; epsilon: number; step: number },
+  ): { value: tf.Tensor; m: tf.Tensor; v: tf.Tensor };
+  /** Per row of scores [weights, levels]: softmax(beta * row) . levels; differentiable in the scores. */
+  expectedLevels(scores: tf.Tensor2D, levels: tf.Tensor1D, beta: number): tf.Tensor1D;
   /** channelAffine's output and channelMoments of its input, in one pass; differentiable in x. */
   channelAffineMoments(
     x: tf.Tensor,
@@ -135,6 +174,125 @@ function kernels(addon: NativeAddon): tf.KernelConfig[] {
       },
     },
     {
+      kernelName: FAKE_QUANTIZE,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const b = backend as MathBackendCPU;
+        const x = inputs.x as tf.TensorInfo;
+        const out = allocOutput(sizeOf(x.shape));
+        addon.fakeQuantize(
+          values(b, x, 'x'),
+          out,
+          attrs?.scale as number,
+          attrs?.zeroPoint as number,
+          attrs?.qmax as number,
+        );
+        return b.makeTensorInfo(x.shape, 'float32', out);
+      },
+    },
+    {
+      kernelName: RELATIVE_SQUARED_ERROR,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const b = backend as MathBackendCPU;
+        const { a, t } = inputs as Record<string, tf.TensorInfo>;
+        const [value, denominator] = addon.relativeSquaredError(
+          values(b, a as tf.TensorInfo, 'student'),
+          values(b, t as tf.TensorInfo, 'teacher'),
+          attrs?.epsilon as number,
+        );
+        return [
+          b.makeTensorInfo([], 'float32', Float32Array.of(value)),
+          b.makeTensorInfo([], 'float32', Float32Array.of(denominator)),
+        ];
+      },
+    },
+    {
+      kernelName: RELATIVE_SQUARED_ERROR_GRAD,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const b = backend as MathBackendCPU;
+        const { a, t } = inputs as Record<string, tf.TensorInfo>;
+        const shape = (a as tf.TensorInfo).shape;
+        const da = allocOutput(sizeOf(shape));
+        addon.relativeSquaredErrorGrad(
+          values(b, a as tf.TensorInfo, 'student'),
+          values(b, t as tf.TensorInfo, 'teacher'),
+          da,
+          attrs?.scale as number,
+        );
+        return b.makeTensorInfo(shape, 'float32', da);
+      },
+    },
+    {
+      kernelName: ADAM_STEP,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const b = backend as MathBackendCPU;
+        const { value, m, v, grad } = inputs as Record<string, tf.TensorInfo>;
+        const shape = (value as tf.TensorInfo).shape;
+        const size = sizeOf(shape);
+        const outs = [allocOutput(size), allocOutput(size), allocOutput(size)] as const;
+        const a = attrs as Record<string, number>;
+        addon.adamStep(
+          values(b, value as tf.TensorInfo, 'value'),
+          values(b, m as tf.TensorInfo, 'm'),
+          values(b, v as tf.TensorInfo, 'v'),
+          values(b, grad as tf.TensorInfo, 'grad'),
+          ...outs,
+          Float32Array.from([
+            a.learningRate as number,
+            a.beta1 as number,
+            a.beta2 as number,
+            a.epsilon as number,
+            1 - (a.beta1 as number) ** (a.step as number),
+            1 - (a.beta2 as number) ** (a.step as number),
+          ]),
+        );
+        return outs.map((o) => b.makeTensorInfo(shape, 'float32', o));
+      },
+    },
+    {
+      kernelName: EXPECTED_LEVELS,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const b = backend as MathBackendCPU;
+        const { scores, levels } = inputs as Record<string, tf.TensorInfo>;
+        const [rows, cols] = (scores as tf.TensorInfo).shape as [number, number];
+        const out = allocOutput(rows);
+        addon.expectedLevels(
+          values(b, scores as tf.TensorInfo, 'scores'),
+          values(b, levels as tf.TensorInfo, 'levels'),
+          out,
+          rows,
+          cols,
+          attrs?.beta as number,
+        );
+        return b.makeTensorInfo([rows], 'float32', out);
+      },
+    },
+    {
+      kernelName: EXPECTED_LEVELS_GRAD,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const b = backend as MathBackendCPU;
+        const { scores, levels, out, dOut } = inputs as Record<string, tf.TensorInfo>;
+        const [rows, cols] = (scores as tf.TensorInfo).shape as [number, number];
+        const dScores = allocOutput(rows * cols);
+        addon.expectedLevelsGrad(
+          values(b, scores as tf.TensorInfo, 'scores'),
+          values(b, levels as tf.TensorInfo, 'levels'),
+          values(b, out as tf.TensorInfo, 'out'),
+          values(b, dOut as tf.TensorInfo, 'dOut'),
+          dScores,
+          rows,
+          cols,
+          attrs?.beta as number,
+        );
+        return b.makeTensorInfo([rows, cols], 'float32', dScores);
+      },
+    },
+    {
       kernelName: CLIPPED_LINEAR_GRAD,
       backendName,
       kernelFunc: ({ inputs, backend, attrs }) => {
@@ -147,6 +305,7 @@ function kernels(addon: NativeAddon): tf.KernelConfig[] {
           dx,
           attrs?.low as number,
           attrs?.high as number,
+          attrs?.lowInclusive === true,
         );
         return b.makeTensorInfo((x as tf.TensorInfo).shape, 'float32', dx);
       },
@@ -177,6 +336,59 @@ function maskedGradient(kernelName: string, high: number): tf.GradConfig {
 }
 
 const gradients: tf.GradConfig[] = [
+  {
+    kernelName: RELATIVE_SQUARED_ERROR,
+    inputsToSave: ['a', 't'],
+    outputsToSave: [false, true],
+    gradFunc: (dys, saved) => {
+      const [dy] = dys as tf.Tensor[];
+      const [a, t, denominator] = saved as tf.Tensor[];
+      // The upstream gradient and the denominator are scalars: read them to fold into one scale.
+      const scale =
+        (2 * (dy as tf.Tensor).dataSync()[0]!) /
+        ((a as tf.Tensor).size * (denominator as tf.Tensor).dataSync()[0]!);
+      return {
+        a: () => run(RELATIVE_SQUARED_ERROR_GRAD, { a, t } as tf.NamedTensorMap, { scale }) as tf.Tensor,
+        t: () => {
+          throw new Error(
+            'relativeSquaredError is differentiable in the student only (the teacher is a target)',
+          );
+        },
+      };
+    },
+  },
+  {
+    kernelName: EXPECTED_LEVELS,
+    inputsToSave: ['scores', 'levels'],
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [scores, levels, out] = saved as tf.Tensor[];
+      const grad = { scores, levels, out, dOut: dy as tf.Tensor } as tf.NamedTensorMap;
+      return {
+        scores: () => run(EXPECTED_LEVELS_GRAD, grad, { beta: attrs?.beta as number }) as tf.Tensor,
+        levels: () => {
+          throw new Error(
+            'expectedLevels is differentiable in its scores only (the grid levels are constants)',
+          );
+        },
+      };
+    },
+  },
+  {
+    kernelName: FAKE_QUANTIZE,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved as tf.Tensor[];
+      const g = dy as tf.Tensor;
+      if (attrs?.ste !== true) return { x: () => tf.zerosLike(g) };
+      // The cpu composite compares x with the bounds as float32 scalars: fround them here too.
+      const { scale, zeroPoint, qmax } = attrs as { scale: number; zeroPoint: number; qmax: number };
+      const low = Math.fround(-zeroPoint * scale);
+      const high = Math.fround((qmax - zeroPoint) * scale);
+      const mask = { dy: g, x: x as tf.Tensor };
+      return { x: () => run(CLIPPED_LINEAR_GRAD, mask, { low, high, lowInclusive: true }) as tf.Tensor };
+    },
+  },
   {
     kernelName: MOMENTS,
     inputsToSave: ['x'],
@@ -241,6 +453,25 @@ export const fusedOps: FusedOps = {
     return { mean, variance };
   },
   channelAffine: (x, scale, shift) => run(AFFINE, { x, scale, shift }) as tf.Tensor,
+  relativeSquaredError(student, teacher, epsilon) {
+    const [value] = run(
+      RELATIVE_SQUARED_ERROR,
+      { a: student, t: teacher },
+      { epsilon },
+    ) as unknown as tf.Tensor[];
+    return value as tf.Scalar;
+  },
+  adamStep(value, m, v, grad, settings) {
+    const [next, m1, v1] = run(ADAM_STEP, { value, m, v, grad }, { ...settings }) as unknown as tf.Tensor[];
+    return { value: next as tf.Tensor, m: m1 as tf.Tensor, v: v1 as tf.Tensor };
+  },
+  expectedLevels: (scores, levels, beta) => run(EXPECTED_LEVELS, { scores, levels }, { beta }) as tf.Tensor1D,
+  fakeQuantize: (x, p, ste) =>
+    run(
+      FAKE_QUANTIZE,
+      { x },
+      { scale: p.scale, zeroPoint: p.zeroPoint, qmax: 2 ** p.bits - 1, ste },
+    ) as tf.Tensor,
   channelAffineMoments(x, scale, shift) {
     const [y, mean, variance] = run(AFFINE_MOMENTS, { x, scale, shift }) as unknown as [
       tf.Tensor,

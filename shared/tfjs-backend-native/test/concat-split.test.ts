@@ -36,11 +36,9 @@ describe('Concat, SplitV and Reverse', () => {
       );
     }
     const whole = rng.values(2 * 5 * 4 * 6);
-    await expectBackendsAgree(
-      'split into sizes',
-      () => tf.split(tf.tensor(whole, shapes[1]), [1, 3, 2], 3),
-      ['SplitV'],
-    );
+    await expectBackendsAgree('split into sizes', () => tf.split(tf.tensor(whole, shapes[1]), [1, 3, 2], 3), [
+      'SplitV',
+    ]);
   });
 
   it('reverses any set of axes exactly as cpu', async () => {

@@ -113,6 +113,146 @@ describe('fused per-channel ops', () => {
     );
   });
 
+  it('Softmax matches cpu, and so does its gradient', async () => {
+    const values = rng.values(300 * 16).map((v) => v * 20);
+    const upstream = rng.values(300 * 16);
+    await expectBackendsAgree('softmax', () => tf.softmax(tf.tensor2d(values, [300, 16])), ['Softmax']);
+    await expectBackendsAgree('softmax grad', () =>
+      tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.softmax(x), tf.tensor(upstream, [300, 16]))))(
+        tf.tensor2d(values, [300, 16]),
+      ),
+    );
+  });
+
+  it('fake quantization and its straight-through gradient are bitwise the composite chain on cpu', async () => {
+    const size = 40_000;
+    const p = { scale: 0.0371, zeroPoint: 7, bits: 4 };
+    const lo = -p.zeroPoint * p.scale;
+    const hi = (2 ** p.bits - 1 - p.zeroPoint) * p.scale;
+    const values = rng.values(size).map((v) => v * 0.6);
+    // The bounds themselves, halfway points and a NaN: where masks and rounding could disagree.
+    values.set([lo, hi, Math.fround(lo), Math.fround(hi), 0.5 * p.scale, -1.5 * p.scale, Number.NaN]);
+    const upstream = rng.values(size);
+    const composite = (x: tf.Tensor) =>
+      x
+        .div(p.scale)
+        .round()
+        .add(p.zeroPoint)
+        .clipByValue(0, 2 ** p.bits - 1)
+        .sub(p.zeroPoint)
+        .mul(p.scale);
+    const ste = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([x]);
+      return {
+        value: composite(x),
+        gradFunc: (dy: tf.Tensor, [v]: tf.Tensor[]) =>
+          tf.mul(
+            dy,
+            tf
+              .logicalAnd(tf.greaterEqual(v as tf.Tensor, lo), tf.lessEqual(v as tf.Tensor, hi))
+              .cast('float32'),
+          ),
+      };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]);
+    const bits = async (backend: string) => {
+      await tf.setBackend(backend);
+      const fused = fusedOps.available();
+      const forward = (x: tf.Tensor) => (fused ? fusedOps.fakeQuantize(x, p, true) : ste(x));
+      const [y, g] = tf.tidy(() => {
+        const x = tf.tensor(values);
+        return [
+          fused ? fusedOps.fakeQuantize(x, p, false) : composite(x),
+          tf.grad((v: tf.Tensor) => tf.sum(tf.mul(forward(v), tf.tensor(upstream))))(x),
+        ];
+      });
+      const out = [y, g].map((t) => new Uint32Array(Float32Array.from((t as tf.Tensor).dataSync()).buffer));
+      tf.dispose([y as tf.Tensor, g as tf.Tensor]);
+      return out;
+    };
+    const [native, cpu] = [await bits('native'), await bits('cpu')];
+    for (const k of [0, 1]) {
+      const differing = (native[k] as Uint32Array).findIndex((b, i) => b !== (cpu[k] as Uint32Array)[i]);
+      expect(differing, `${k === 0 ? 'values' : 'gradient'}: first differing element`).toBe(-1);
+    }
+  });
+
+  it('mean-field expected levels and their gradient match softmax(beta * scores) . levels on cpu', async () => {
+    const rows = 5000;
+    const levels = [-7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7];
+    const scores = rng.values(rows * levels.length).map((v) => v * 3);
+    const upstream = rng.values(rows);
+    for (const beta of [1, 37.5]) {
+      await expectBackendsAgree(`expected levels beta ${beta}`, () => {
+        const l = tf.tensor1d(levels);
+        const f = (s: tf.Tensor) =>
+          fusedOps.available()
+            ? fusedOps.expectedLevels(s as tf.Tensor2D, l, beta)
+            : tf.sum(tf.mul(tf.softmax(tf.mul(s, beta)), l), 1);
+        const s = tf.tensor2d(scores, [rows, levels.length]);
+        return [f(s), tf.grad((v: tf.Tensor) => tf.sum(tf.mul(f(v), tf.tensor(upstream))))(s)];
+      });
+    }
+  });
+
+  it('the relative feature error and its gradient match the composite on cpu', async () => {
+    const a = rng.values(64 * 14 * 14 * 8);
+    const t = rng.values(64 * 14 * 14 * 8).map((v) => v * 0.7);
+    await expectBackendsAgree('relative squared error', () => {
+      const teacher = tf.tensor(t);
+      const f = (s: tf.Tensor) =>
+        fusedOps.available()
+          ? fusedOps.relativeSquaredError(s, teacher, 1e-8)
+          : tf.div(tf.mean(tf.squaredDifference(s, teacher)), tf.add(tf.mean(tf.square(teacher)), 1e-8));
+      const s = tf.tensor(a);
+      return [f(s), tf.grad((v: tf.Tensor) => tf.mul(f(v), 3) as tf.Scalar)(s)];
+    });
+  });
+
+  it("an Adam step matches tf.train.adam's formula", async () => {
+    const size = 50_000;
+    const [value, m, v, grad] = [0, 1, 2, 3].map((k) => rng.values(size).map((x) => (k === 2 ? x * x : x)));
+    const settings = { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, step: 3 };
+    await expectBackendsAgree('adam step', () => {
+      const [p, m0, v0, g] = [value, m, v, grad].map((a) => tf.tensor(a as Float32Array));
+      if (fusedOps.available()) {
+        const r = fusedOps.adamStep(
+          p as tf.Tensor,
+          m0 as tf.Tensor,
+          v0 as tf.Tensor,
+          g as tf.Tensor,
+          settings,
+        );
+        return [r.value, r.m, r.v];
+      }
+      const { beta1: b1, beta2: b2, epsilon, learningRate: lr, step } = settings;
+      const m1 = (m0 as tf.Tensor).mul(b1).add((g as tf.Tensor).mul(1 - b1));
+      const v1 = (v0 as tf.Tensor).mul(b2).add((g as tf.Tensor).square().mul(1 - b2));
+      const update = m1
+        .div(1 - b1 ** step)
+        .div(
+          v1
+            .div(1 - b2 ** step)
+            .sqrt()
+            .add(epsilon),
+        )
+        .mul(-lr);
+      return [(p as tf.Tensor).add(update), m1, v1];
+    });
+  });
+
+  it('GatherV2 picks slices exactly as cpu, along any axis', async () => {
+    const values = rng.values(6 * 5 * 4 * 3);
+    for (const axis of [0, 1, 3]) {
+      const size = [6, 5, 4, 3][axis] as number;
+      const picks = [size - 1, 0, 1, 0];
+      await expectBackendsAgree(
+        `gather axis ${axis}`,
+        () => tf.gather(tf.tensor4d(values, [6, 5, 4, 3]), tf.tensor1d(picks, 'int32'), axis),
+        ['GatherV2'],
+      );
+    }
+  });
+
   it('reused output memory never leaks old values into a new result, with and without a pool', async () => {
     await tf.setBackend('native');
     for (const limit of [0, 64 * 1024 * 1024]) {

@@ -29,8 +29,9 @@ export function registerRunCommand(program: Command): void {
       const lines = [
         `backend            ${report.backend}`,
         `model              ${report.model.name} (${report.model.params} params)`,
-        `synthesis          ${report.synthesis.method}, ${report.synthesis.images} images, ${report.synthesis.seconds.toFixed(1)} s`,
+        `synthesis          ${report.synthesis.method}, ${report.synthesis.images} images x ${report.synthesis.iterations} iterations (${report.synthesis.sizing.imagesFrom === 'auto' || report.synthesis.sizing.iterationsFrom === 'auto' ? 'auto' : 'as asked'}), ${report.synthesis.seconds.toFixed(1)} s`,
         `quantizer          ${report.quantization.method}, ${report.quantization.accumulatorBits}-bit accumulators, ${report.quantization.overflows} overflows`,
+        `integer model      agrees with the fake-quantized model on ${pct(report.quantization.integerAgreementSynthetic)} of the synthetic images`,
         `size               ${report.quantization.bytesFp32} -> ${report.quantization.bytesQuantized} bytes`,
         e
           ? `accuracy           FP32 ${pct(e.fp32Accuracy)}  W${config.weightBits}A${config.activationBits} ${pct(e.quantizedAccuracy)}  integer ${pct(e.integerAccuracy)} (agrees ${pct(e.integerAgreement)})  TF.js uint8 ${pct(e.tfjsUint8Accuracy)}  (${e.samples} test images)`

@@ -57,3 +57,48 @@ export function channelAffineMoments(
   if (native) return native.channelAffineMoments(x, scale, shift);
   return { y: channelAffine(x, scale, shift), ...channelMoments(x) };
 }
+
+/**
+ * The fused form of an activation's fake quantization, or null when the backend has none (callers
+ * then run their composite: quantization/activation-quantizer.ts, straight-through.ts).
+ */
+export function fusedFakeQuantize(
+  x: tf.Tensor,
+  params: { scale: number; zeroPoint: number; bits: number },
+  ste: boolean,
+): tf.Tensor | null {
+  return fused()?.fakeQuantize(x, params, ste) ?? null;
+}
+
+/** Mean-field weights, softmax(beta * scores) . levels per row, fused where the backend can (else null). */
+export function fusedExpectedLevels(
+  scores: tf.Tensor2D,
+  levels: tf.Tensor1D,
+  beta: number,
+): tf.Tensor1D | null {
+  return fused()?.expectedLevels(scores, levels, beta) ?? null;
+}
+
+/** One fused Adam step (new value and moments), or null when the backend has none. */
+export function fusedAdamStep(
+  value: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  grad: tf.Tensor,
+  settings: { learningRate: number; beta1: number; beta2: number; epsilon: number; step: number },
+): { value: tf.Tensor; m: tf.Tensor; v: tf.Tensor } | null {
+  return fused()?.adamStep(value, m, v, grad, settings) ?? null;
+}
+
+/**
+ * mean((student - teacher)^2) / (mean(teacher^2) + epsilon): distillation's feature term, relative so
+ * that every layer weighs alike whatever its scale. Differentiable in the student. Call inside tf.tidy.
+ */
+export function relativeSquaredError(student: tf.Tensor, teacher: tf.Tensor, epsilon = 1e-8): tf.Scalar {
+  const native = fused();
+  if (native) return native.relativeSquaredError(student, teacher, epsilon);
+  return tf.div(
+    tf.mean(tf.squaredDifference(student, teacher)),
+    tf.add(tf.mean(tf.square(teacher)), epsilon),
+  );
+}

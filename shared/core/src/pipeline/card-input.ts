@@ -5,6 +5,8 @@ import type { CardInput } from '../report/quantization-card.js';
 import type { RunReport } from './run-report.js';
 
 /** The quantization card's facts, read off a finished run's report and its plan. */
+const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
+
 export function cardInput(report: RunReport, folding: FoldResult, plan: QuantizationPlan): CardInput {
   const q = report.quantization;
   const gridSource = gridSourceResolver(folding.graph);
@@ -66,6 +68,11 @@ export function cardInput(report: RunReport, folding: FoldResult, plan: Quantiza
       iterations: report.synthesis.iterations,
       realData: report.synthesis.method === 'real',
       rangeEstimator: report.calibration.method,
+      sizing:
+        report.synthesis.sizing.imagesFrom === 'option' && report.synthesis.sizing.iterationsFrom === 'option'
+          ? 'images and iterations as asked'
+          : `${report.synthesis.sizing.rule}; ran ${report.synthesis.iterations} iterations`,
+      memory: `batches of ${report.synthesis.batchSize}, estimated synthesis peak ${mib(report.synthesis.memory.estimatedPeakBytes)} of a ${mib(report.synthesis.memory.budgetBytes)} budget (${report.synthesis.memory.budgetSource === 'auto' ? 'auto: half of the memory available at the start' : '--memory-budget'}), measured run peak ${mib(report.peakRssBytes)}`,
     },
     fineTuning: t
       ? {

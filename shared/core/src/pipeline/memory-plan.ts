@@ -4,8 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { type ResolvedRunConfig, RunOptionError } from '@dfq/contract';
-import { type ModelFootprint, modelFootprint } from '../model/footprint.js';
-import type { ModelGraph } from '../model/graph.js';
+import type { ModelFootprint } from '../model/footprint.js';
 
 const MiB = 1024 * 1024;
 
@@ -48,8 +47,13 @@ const size = (bytes: number) =>
     ? `${Math.ceil(bytes / MiB)} MiB`
     : `${(bytes / 1024 ** 3).toFixed(bytes < 10 * 1024 ** 3 ? 2 : 0)} GiB`;
 
-export function planMemory(graph: ModelGraph, config: ResolvedRunConfig): MemoryPlan {
-  const footprint = modelFootprint(graph);
+/** `images`, `batch`: the run's image count and synthesis batch once sized (pipeline/run-sizing.ts). */
+export function planMemory(
+  footprint: ModelFootprint,
+  config: Pick<ResolvedRunConfig, 'memoryBudgetMiB'>,
+  images: number,
+  batch: number,
+): MemoryPlan {
   const budgetSource = config.memoryBudgetMiB === null ? 'auto' : 'option';
   const budgetBytes =
     config.memoryBudgetMiB === null ? availableMemoryBytes() / 2 : config.memoryBudgetMiB * MiB;
@@ -68,7 +72,7 @@ export function planMemory(graph: ModelGraph, config: ResolvedRunConfig): Memory
         `has it${h * w > 1024 * 1024 ? ', or export the model at the input size it was trained at' : ''}.`,
     );
   }
-  const synthesisBatch = Math.max(1, Math.min(config.synthBatchSize, config.images, fits));
+  const synthesisBatch = Math.max(1, Math.min(batch, images, fits));
   return {
     budgetBytes,
     budgetSource,

@@ -3,7 +3,12 @@ import type { ResolvedRunConfig } from '@dfq/contract';
 import * as tf from '@tensorflow/tfjs';
 import { runIntegerOnNormalized } from '../integer/evaluate-integer.js';
 import { countParams } from '../model/graph.js';
-import { quantizedByteSize } from '../quantization/quantize-model.js';
+import { GraphRunner } from '../model/graph-runner.js';
+import {
+  activationFakeQuant,
+  type QuantizedModel,
+  quantizedByteSize,
+} from '../quantization/quantize-model.js';
 import { writeQuantizationCard } from '../report/quantization-card.js';
 import { DFQ_VERSION } from '../version.js';
 import { cardInput } from './card-input.js';
@@ -28,6 +33,33 @@ export interface ReportStageInput {
 }
 
 /**
+ * Top-1 classes of the fake-quantized model on normalized NHWC images, a few at a time: what the
+ * integer model must reproduce (its agreement on the synthetic images is checked without any data).
+ */
+function predictedClasses(model: QuantizedModel, data: Float32Array, shape: readonly number[]): Int32Array {
+  const [n = 0, ...image] = shape;
+  const size = image.reduce((a, b) => a * b, 1);
+  const classes = new Int32Array(n);
+  const runner = new GraphRunner(model.graph);
+  const transform = activationFakeQuant(model);
+  try {
+    for (let start = 0; start < n; start += 16) {
+      const end = Math.min(n, start + 16);
+      const picks = tf.tidy(() =>
+        runner
+          .predict(tf.tensor(data.subarray(start * size, end * size), [end - start, ...image]), transform)
+          .argMax(-1),
+      );
+      classes.set(picks.dataSync() as Int32Array, start);
+      picks.dispose();
+    }
+  } finally {
+    runner.dispose();
+  }
+  return classes;
+}
+
+/**
  * Stage 4: the quantized model -> the integer model's overflow check on the synthetic images,
  * evaluation on the test split (when asked), report.json and the quantization card.
  */
@@ -46,6 +78,11 @@ export async function reportStage(
     message: `integer model on ${syntheticCount} synthetic images`,
   });
   const onSynthetic = await runIntegerOnNormalized(integer, synthetic.data, syntheticCount);
+  const fakeQuantClasses = predictedClasses(quantized, synthetic.data, synthetic.shape);
+  let same = 0;
+  onSynthetic.predictions.forEach((p, i) => {
+    if (p === fakeQuantClasses[i]) same++;
+  });
   const evaluation = config.evalDir
     ? await evaluateModels(config, graph, quantized, integer, env.store.path(artifacts.tfjsUint8Model), env)
     : null;
@@ -104,6 +141,7 @@ export async function reportStage(
       training: built.training,
       overflows,
       overflowsChecked: { syntheticImages: syntheticCount, testImages: evaluation?.samples ?? 0 },
+      integerAgreementSynthetic: syntheticCount ? same / syntheticCount : 0,
       seconds: input.quantization.seconds,
       bytesFp32: params * 4,
       bytesQuantized: quantizedByteSize(quantized),

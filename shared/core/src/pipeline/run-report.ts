@@ -54,6 +54,8 @@ export interface RunReport {
     /** Accumulator overflows of the integer model over the synthetic and test images checked. */
     overflows: number;
     overflowsChecked: { syntheticImages: number; testImages: number };
+    /** Share of the synthetic images on which the integer model predicts what the fake-quantized one does. */
+    integerAgreementSynthetic: number;
     seconds: number;
     bytesFp32: number;
     bytesQuantized: number;

@@ -46,6 +46,13 @@ export interface SynthesisOutput {
     imagesPerSecond: number;
     /** Images optimized together: the option's value, or fewer where the memory budget requires. */
     batchSize: number;
+    /** Where images and iterations came from, and the auto rule applied (pipeline/run-sizing.ts). */
+    sizing: {
+      imagesFrom: 'option' | 'auto';
+      iterationsFrom: 'option' | 'auto';
+      stopOnPlateau: boolean;
+      rule: string;
+    };
     /** The memory plan made before synthesis began (pipeline/memory-plan.ts). */
     memory: {
       budgetBytes: number;

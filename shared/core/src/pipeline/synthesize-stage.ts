@@ -6,6 +6,7 @@ import { normalizedBatch } from '../data/normalize.js';
 import { encodeNpy } from '../data/npy.js';
 import { saveClassContactSheet } from '../images/class-contact-sheet.js';
 import { saveImages } from '../images/save-images.js';
+import { modelFootprint } from '../model/footprint.js';
 import type { ModelGraph } from '../model/graph.js';
 import { GraphRunner } from '../model/graph-runner.js';
 import { loadModel } from '../model/load-model.js';
@@ -14,6 +15,7 @@ import { bnLossPerLayer, predictWithFeatures, withinClassDiversity } from '../sy
 import { checkRun } from './check-run.js';
 import { planMemory } from './memory-plan.js';
 import { modelOptions } from './model-options.js';
+import { sizeRun } from './run-sizing.js';
 import { peakRssBytes, type StageEnv, type SynthesisOutput, secondsSince, stageKey } from './stage-env.js';
 import { SYNTHESIZERS } from './synthesizers.js';
 
@@ -52,21 +54,32 @@ export async function synthesizeStage(config: ResolvedRunConfig, env: StageEnv):
   });
   // Synthesis matches the unfolded model's BatchNorms: no folding or bit plan needed here.
   const { graph } = await loadModel(config.modelPath, modelOptions(config));
-  const memory = planMemory(graph, config);
+  const footprint = modelFootprint(graph);
+  const sizing = sizeRun(footprint, config);
+  const memory = planMemory(footprint, config, sizing.images, sizing.batch);
   const optimized = SYNTHESIS_METHODS[config.synth].optimized;
   const batch = memory.synthesisBatch;
-  const shrunk = batch < Math.min(config.synthBatchSize, config.images);
+  const shrunk = batch < Math.min(sizing.batch, sizing.images);
+  if (sizing.imagesFrom === 'auto' || (optimized && sizing.iterationsFrom === 'auto')) {
+    env.onEvent({ kind: 'phase', phase: 'synthesis', message: sizing.rule });
+  }
   env.onEvent({
     kind: 'phase',
     phase: 'synthesis',
     message:
-      `${config.synth}: ${config.images} images${optimized ? `, ${config.iterations} iterations` : ''}, ` +
-      `batches of ${batch}${shrunk ? ` (not ${config.synthBatchSize}: memory budget)` : ''}, ` +
+      `${config.synth}: ${sizing.images} images${optimized ? `, ${sizing.stopOnPlateau ? 'at most ' : ''}${sizing.iterations} iterations` : ''}, ` +
+      `batches of ${batch}${shrunk ? ` (not ${sizing.batch}: memory budget)` : ''}, ` +
       `estimated peak ${mib(memory.synthesisPeakBytes)} of a ${mib(memory.budgetBytes)} budget`,
   });
   const start = performance.now();
   const { result, generator } = await SYNTHESIZERS[config.synth]({
-    config: { ...config, synthBatchSize: batch },
+    config: {
+      ...config,
+      images: sizing.images,
+      iterations: sizing.iterations,
+      stopOnPlateau: sizing.stopOnPlateau,
+      synthBatchSize: batch,
+    },
     graph,
     onProgress: (progress) => env.onEvent({ kind: 'synthesis', progress }),
     note: (message) => env.onEvent({ kind: 'phase', phase: 'synthesis', message }),
@@ -121,13 +134,19 @@ export async function synthesizeStage(config: ResolvedRunConfig, env: StageEnv):
         lossFinal: result.lossFinal,
         imagesPerSecond: result.images.shape[0] / Math.max(seconds, 1e-9),
         batchSize: batch,
+        sizing: {
+          imagesFrom: sizing.imagesFrom,
+          iterationsFrom: sizing.iterationsFrom,
+          stopOnPlateau: sizing.stopOnPlateau,
+          rule: sizing.rule,
+        },
         memory: {
           budgetBytes: memory.budgetBytes,
           budgetSource: memory.budgetSource,
           estimatedPeakBytes: memory.synthesisPeakBytes,
-          inputShape: memory.footprint.input,
-          activationValuesPerImage: memory.footprint.activationFloats,
-          forwardMacsPerImage: memory.footprint.forwardMacs,
+          inputShape: footprint.input,
+          activationValuesPerImage: footprint.activationFloats,
+          forwardMacsPerImage: footprint.forwardMacs,
         },
         targetAgreement,
         diversity: withinClassDiversity(predictions.features, labels ?? predictions.classes),

@@ -16,8 +16,17 @@ export interface GeneratorUse {
   trainingSteps: number;
 }
 
+/** A run's config once sized: image and iteration counts decided (pipeline/run-sizing.ts). */
+export type SizedRunConfig = Omit<RunConfig, 'images' | 'iterations' | 'synthBatchSize'> & {
+  images: number;
+  iterations: number;
+  synthBatchSize: number;
+  /** Stop a batch once its loss no longer falls (direct and zeroq). */
+  stopOnPlateau: boolean;
+};
+
 export interface SynthesizerInput {
-  config: RunConfig;
+  config: SizedRunConfig;
   graph: ModelGraph;
   onProgress: (p: SynthesisProgress) => void;
   /** A one-line note for the run's log (e.g. a cached generator reused). */
@@ -69,6 +78,7 @@ function direct(preset: typeof DIRECT_PRESET | typeof ZEROQ_PRESET): Synthesizer
       seed: config.seed,
       batchSize: config.synthBatchSize,
       learningRate: config.learningRate,
+      stopOnPlateau: config.stopOnPlateau,
       ...preset,
       onProgress,
     }),

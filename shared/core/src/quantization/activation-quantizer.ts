@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { fusedFakeQuantize } from '../model/fused-ops.js';
 import { roundHalfEven } from '../util/round.js';
 
 export interface Range {
@@ -38,6 +39,8 @@ export function dequantizeValue(q: number, p: AffineParams): number {
 
 /** Rounds a tensor onto the affine grid and back (simulated quantization). */
 export function fakeQuantize(x: tf.Tensor, p: AffineParams): tf.Tensor {
+  const fused = fusedFakeQuantize(x, p, false);
+  if (fused) return fused;
   return tf.tidy(() =>
     x
       .div(p.scale)

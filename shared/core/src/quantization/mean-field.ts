@@ -1,9 +1,11 @@
 import type { DistillationProgress } from '@dfq/contract';
 import * as tf from '@tensorflow/tfjs';
 import { requireWeightGradients } from '../backend/weight-gradients.js';
+import { fusedExpectedLevels, relativeSquaredError } from '../model/fused-ops.js';
 import type { ModelGraph, WeightedNode } from '../model/graph.js';
 import { isWeighted, outputChannelIndexer } from '../model/graph.js';
 import { GraphRunner } from '../model/graph-runner.js';
+import { Adam } from '../util/adam.js';
 import { seededRandom } from '../util/rng.js';
 import { yieldToEventLoop } from '../util/yield.js';
 import type { QuantizedModel } from './quantize-model.js';
@@ -96,8 +98,11 @@ function initialState(node: WeightedNode, init: ChannelQuantized): LayerState {
 
 /** The layer's expected kernel under the current distributions, in the node's own shape. */
 function expectedKernel(state: LayerState, beta: number, projection: SimplexProjection): tf.Tensor {
-  const u = project(tf.mul(state.scores, beta) as tf.Tensor2D, projection);
-  const levels = tf.sum(tf.mul(u, state.levels), 1);
+  const levels =
+    (projection === 'softmax'
+      ? fusedExpectedLevels(state.scores as tf.Tensor2D, state.levels, beta)
+      : null) ??
+    tf.sum(tf.mul(project(tf.mul(state.scores, beta) as tf.Tensor2D, projection), state.levels), 1);
   return tf
     .mul(levels.reshape([-1, state.channels]), tf.exp(state.logScale))
     .reshape(state.node.kernel.shape);
@@ -131,8 +136,8 @@ export async function trainMeanField(
   const states = folded.nodes
     .filter(isWeighted)
     .map((node) => initialState(node, init.weights.get(node.name) as ChannelQuantized));
-  const scoreOptimizer = tf.train.adam(options.learningRate);
-  const affineOptimizer = tf.train.adam(options.learningRate / 10);
+  const scoreOptimizer = new Adam({ learningRate: options.learningRate });
+  const affineOptimizer = new Adam({ learningRate: options.learningRate / 10 });
   const transform = (node: { name: string }, out: tf.Tensor) => {
     const p = init.activations.get(node.name);
     return p ? fakeQuantizeSte(out, p) : out;
@@ -176,10 +181,9 @@ export async function trainMeanField(
           let total = distillationLoss(target[0] as tf.Tensor, run.output, options.temperature);
           if (options.featureWeight > 0) {
             [...layerNames].forEach((name, k) => {
-              const t = target[k + 1] as tf.Tensor;
-              const relative = tf.div(
-                tf.mean(tf.squaredDifference(run.taps.get(name) as tf.Tensor, t)),
-                tf.add(tf.mean(tf.square(t)), 1e-8),
+              const relative = relativeSquaredError(
+                run.taps.get(name) as tf.Tensor,
+                target[k + 1] as tf.Tensor,
               );
               total = tf.add(total, tf.mul(relative, options.featureWeight / layerNames.size));
             });
@@ -187,7 +191,7 @@ export async function trainMeanField(
           return total as tf.Scalar;
         };
         const { value, grads } = tf.variableGrads(loss);
-        const named = (v: tf.Variable) => ({ name: v.name, tensor: grads[v.name] as tf.Tensor });
+        const named = (variable: tf.Variable) => ({ variable, grad: grads[variable.name] as tf.Tensor });
         scoreOptimizer.applyGradients(states.map((s) => named(s.scores)));
         affineOptimizer.applyGradients(states.flatMap((s) => [named(s.logScale), named(s.bias)]));
         return value;

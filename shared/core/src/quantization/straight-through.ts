@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { fusedFakeQuantize } from '../model/fused-ops.js';
 import type { AffineParams } from './activation-quantizer.js';
 import { fakeQuantize } from './activation-quantizer.js';
 
@@ -8,6 +9,8 @@ import { fakeQuantize } from './activation-quantizer.js';
  * outside the representable range.
  */
 export function fakeQuantizeSte(x: tf.Tensor, p: AffineParams): tf.Tensor {
+  const fused = fusedFakeQuantize(x, p, true);
+  if (fused) return fused;
   const lo = -p.zeroPoint * p.scale;
   const hi = (2 ** p.bits - 1 - p.zeroPoint) * p.scale;
   const op = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {

@@ -107,6 +107,10 @@ export interface CardInput {
     /** True only for the `real` baseline: then the card says real training images were used. */
     realData: boolean;
     rangeEstimator: string;
+    /** How the image and iteration counts were chosen (the auto rule, or 'as asked'). */
+    sizing: string;
+    /** The memory plan: batch, estimated peak and budget. */
+    memory: string;
   };
   fineTuning: CardFineTuning;
   layers: CardLayer[];
@@ -402,6 +406,8 @@ function markdown(input: CardInput, d: CardDerived): string {
         ],
       ],
     ),
+    '',
+    `Sizing: ${c.sizing}. Memory: ${c.memory}.`,
     '',
     '## Per layer',
     '',

@@ -30,6 +30,11 @@ export interface DirectSynthesisOptions {
   statistics?: 'batch' | 'image';
   /** Random flips and shifts of up to 2 pixels before every step, so images cannot overfit one view (IntraQ). */
   jitter?: boolean;
+  /**
+   * End a batch early once its loss has stopped falling: after the learning rate has been halved
+   * PLATEAU_HALVINGS times, each after 20 iterations without a 0.1% improvement.
+   */
+  stopOnPlateau?: boolean;
   onProgress?: (p: SynthesisProgress) => void;
 }
 
@@ -67,6 +72,9 @@ function jitterView(x: tf.Tensor, step: number, seed: number): tf.Tensor {
   const shifted = roll(roll(x, dy, 1), dx, 2);
   return random() < 0.5 ? tf.reverse(shifted, 2) : shifted;
 }
+
+/** Halvings of the learning rate after which stopOnPlateau ends a batch (the step is then 1/8 of the start). */
+const PLATEAU_HALVINGS = 3;
 
 /** Adam on a tensor we own, so the learning rate can drop on a plateau. */
 class PixelAdam {
@@ -162,6 +170,8 @@ export async function synthesizeDirect(
   let adam: PixelAdam | undefined;
   let lossInitial = 0;
   let lossFinal = 0;
+  /** Most iterations any batch ran (fewer than asked when a plateau ended every batch). */
+  let ran = 0;
   try {
     for (let b = 0; b < batches; b++) {
       const n = Math.min(batchSize, options.images - b * batchSize);
@@ -176,6 +186,7 @@ export async function synthesizeDirect(
       if (batchClasses) batchLabels = tf.tidy(() => tf.oneHot(tf.tensor1d(batchClasses, 'int32'), classes));
       let best = Number.POSITIVE_INFINITY;
       let sinceBest = 0;
+      let halvings = 0;
       let last = 0;
       for (let it = 0; it < options.iterations; it++) {
         step = it;
@@ -192,7 +203,9 @@ export async function synthesizeDirect(
         } else if (++sinceBest >= 20) {
           adam.learningRate *= 0.5;
           sinceBest = 0;
+          halvings++;
         }
+        ran = Math.max(ran, it + 1);
         // May throw (a cancelled job): the finally block still releases every tensor.
         options.onProgress?.({
           iteration: it + 1,
@@ -202,6 +215,7 @@ export async function synthesizeDirect(
           loss: last,
         });
         await yieldToEventLoop();
+        if (options.stopOnPlateau && halvings >= PLATEAU_HALVINGS) break;
       }
       adam.dispose();
       adam = undefined;
@@ -214,7 +228,7 @@ export async function synthesizeDirect(
     const images = results.length === 1 ? (results[0] as tf.Tensor4D) : (tf.concat(results) as tf.Tensor4D);
     if (results.length > 1) tf.dispose(results);
     results.length = 0;
-    return { method: 'direct', images, labels, iterations: options.iterations, lossInitial, lossFinal };
+    return { method: 'direct', images, labels, iterations: ran, lossInitial, lossFinal };
   } finally {
     tf.dispose(results);
     if (x) x.dispose();

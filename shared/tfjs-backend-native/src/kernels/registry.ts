@@ -15,6 +15,7 @@ import { depthwiseConv2dBackpropInput } from './depthwise_conv2d_backprop_input.
 import { fusedConv2d } from './fused_conv2d.js';
 import { fusedDepthwiseConv2d } from './fused_depthwise_conv2d.js';
 import { fusedMatMul } from './fused_matmul.js';
+import { gatherV2 } from './gather.js';
 import { max } from './max.js';
 import { maxPool, maxPoolGrad } from './max_pool.js';
 import { mean } from './mean.js';
@@ -22,6 +23,7 @@ import { min } from './min.js';
 import { padV2 } from './pad_v2.js';
 import { round } from './round.js';
 import { slice } from './slice.js';
+import { softmax } from './softmax.js';
 import { sum } from './sum.js';
 import { tile } from './tile.js';
 import type { NativeKernel } from './types.js';
@@ -53,6 +55,7 @@ export const nativeKernels: readonly NativeKernel[] = [
   concat,
   splitV,
   reverse,
+  gatherV2,
   relu,
   step,
   square,
@@ -73,6 +76,7 @@ export const nativeKernels: readonly NativeKernel[] = [
   max,
   min,
   argMax,
+  softmax,
   // Plain TypeScript over typed arrays: the cpu kernel's buffer indexing is the slow part.
   maxPool,
   maxPoolGrad,
