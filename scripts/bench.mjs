@@ -51,6 +51,16 @@ function summary(report) {
   };
 }
 
+/** A timing fixture (random weights) built by scripts/fixtures/build-<name>.mjs when missing. */
+function fixture(name) {
+  const model = join(OUT, `fixtures/${name}/model.json`);
+  if (!existsSync(model))
+    execFileSync('node', [join(ROOT, `scripts/fixtures/build-${name}.mjs`), dirname(model)], {
+      stdio: 'inherit',
+    });
+  return model;
+}
+
 const SECTIONS = {
   step1() {
     // The README's main job (direct synthesis) beside the two baselines, same image count and seed.
@@ -110,15 +120,7 @@ const SECTIONS = {
   engine() {
     // Step 7's yardstick: BN-statistics synthesis on dfq's native backend beside PyTorch's CPU, same
     // model, images, iterations and thread count, measured in one run (scripts/bench-engine.mjs).
-    // At 224x224: a MobileNetV2 and a ResNet-18 with random weights (timing only), built when missing.
-    const fixture = (name) => {
-      const model = join(OUT, `fixtures/${name}/model.json`);
-      if (!existsSync(model))
-        execFileSync('node', [join(ROOT, `scripts/fixtures/build-${name}.mjs`), dirname(model)], {
-          stdio: 'inherit',
-        });
-      return model;
-    };
+    // A 28x28 ResNet-20, and at 224x224 a MobileNetV2 and a ResNet-18, with random weights (timing only).
     return [
       ['64', '20', 'native'],
       ['64', '20', 'native', fixture('resnet20')],
@@ -136,7 +138,11 @@ const SECTIONS = {
   meanfield() {
     // Step 7, the other loop: one mean-field (pmf) distillation step on dfq's native backend beside the
     // same step in PyTorch (scripts/bench-meanfield.mjs, scripts/peer/mean-field-step.py).
-    return [['20', '64', '4', '4']].map((args) => {
+    return [
+      ['20', '64', '4', '4'],
+      ['20', '64', '4', '4', fixture('resnet20')],
+      ['3', '8', '4', '4', fixture('mobilenetv2')],
+    ].map((args) => {
       console.error(`bench: meanfield: node scripts/bench-meanfield.mjs ${args.join(' ')}`);
       const out = execFileSync('node', [join(ROOT, 'scripts/bench-meanfield.mjs'), ...args], {
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -371,7 +377,8 @@ function renderMeanField(rows) {
     'in PyTorch on the problem dfq writes: folded graph, initial level scores, scales and activation quantizers, images):',
     'teacher forward with a tap at every weighted layer, expected weights under softmax(beta x scores), student forward',
     'with fake-quantized activations (clipped straight-through gradient), KL + feature loss, backward, two Adam updates.',
-    'Images are seeded noise: the figures are for timing only.',
+    'Images are seeded noise and the fixtures random (the 224x224 row quantizes every layer to 4 bits: 256 level scores',
+    "for each of a 1000-class classifier's 1.3 M weights would dominate): the figures are for timing only.",
     '',
     '| model | batch x steps | threads | dfq ms per step | PyTorch | dfq / PyTorch | dfq peak memory | PyTorch | ratio |',
     '|---|---|---|---|---|---|---|---|---|',

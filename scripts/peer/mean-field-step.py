@@ -65,8 +65,9 @@ class FakeQuantSte(torch.autograd.Function):
 
 
 weighted = [nd for nd in nodes if 'kernel' in nd]
-fixed_kernel = {nd['name']: torch.tensor(nd['kernel']['data']).reshape(nd['kernel']['shape']) for nd in weighted}
-fixed_bias = {nd['name']: torch.tensor(nd['bias']) if 'bias' in nd else None for nd in weighted}
+f32 = torch.float32  # JSON writes whole numbers as integers
+fixed_kernel = {nd['name']: torch.tensor(nd['kernel']['data'], dtype=f32).reshape(nd['kernel']['shape']) for nd in weighted}
+fixed_bias = {nd['name']: torch.tensor(nd['bias'], dtype=f32) if 'bias' in nd else None for nd in weighted}
 
 
 def to_torch_kernel(node, k):

@@ -21,6 +21,8 @@ const storedTensors = new WeakMap<ArrayBufferLike, number>();
 export function allocOutput(size: number): Float32Array {
   const bytes = size * Float32Array.BYTES_PER_ELEMENT;
   const buffer = takeFreed(bytes) ?? Buffer.allocUnsafeSlow(bytes).buffer;
+  liveBytes += bytes;
+  peakLiveBytes = Math.max(peakLiveBytes, liveBytes);
   storedTensors.set(buffer, 0);
   return new Float32Array(buffer, 0, size);
 }
@@ -29,9 +31,22 @@ export function allocOutput(size: number): Float32Array {
  * Freed output arrays kept for the next output of the same byte size, oldest first. A training loop
  * allocates the same shapes every step; fresh memory for each costs a page fault per 4 KiB, which on a
  * 224x224 model took longer than the kernels themselves (a ReLU gradient over 26 MB: 3.6 ms on reused
- * memory, 9.8 ms on fresh). Bounded by `poolLimit`; beyond it the oldest are freed.
+ * memory, 9.8 ms on fresh). Bounded by `poolLimit`; beyond it the oldest are freed, and so is any array
+ * not reused within MAX_IDLE_MS (a loop reuses its arrays within one step; arrays of a finished phase
+ * would otherwise stay resident: the example's W8A8 run peaked at 612 MiB instead of 382).
  */
+const MAX_IDLE_MS = 1000;
+/**
+ * Bytes of output arrays in use, and their peak: the pool keeps at most half that peak (and at least
+ * MIN_POOL_BYTES), so it scales with the work. At 28x28 a full pool cost 200 MiB of peak memory for
+ * 15 s of a 62 s run; at 224x224 the pool is what makes steps fast.
+ */
+let liveBytes = 0;
+let peakLiveBytes = 0;
+const MIN_POOL_BYTES = 32 * 1024 * 1024;
 const freed: ArrayBuffer[] = [];
+/** When each array in `freed` was freed (performance.now()), in the same order. */
+const freedAt: number[] = [];
 let freedBytes = 0;
 export const DEFAULT_POOL_LIMIT = 512 * 1024 * 1024;
 let poolLimit = DEFAULT_POOL_LIMIT;
@@ -46,32 +61,49 @@ let freeBuffer: ((buffer: ArrayBuffer) => boolean) | null = null;
 
 function evictOldest(): void {
   const oldest = freed.shift();
+  freedAt.shift();
   if (oldest === undefined) return;
   freedBytes -= oldest.byteLength;
   freeBuffer?.(oldest);
 }
 
+function evictIdle(now: number): void {
+  while (freedAt.length > 0 && now - (freedAt[0] as number) > MAX_IDLE_MS) evictOldest();
+}
+
 function takeFreed(bytes: number): ArrayBuffer | null {
+  evictIdle(performance.now());
   // Search from the newest: it is the likeliest to be in cache.
   for (let i = freed.length - 1; i >= 0; i--) {
     const buffer = freed[i] as ArrayBuffer;
     if (buffer.byteLength !== bytes) continue;
     freed.splice(i, 1);
+    freedAt.splice(i, 1);
     freedBytes -= bytes;
     return buffer;
   }
   return null;
 }
 
+/** The pool's bound now: the configured limit, scaled down to the work seen so far. */
+function poolBound(): number {
+  return Math.min(poolLimit, Math.max(MIN_POOL_BYTES, peakLiveBytes / 2));
+}
+
 function keepOrFree(buffer: ArrayBuffer, free: (buffer: ArrayBuffer) => boolean): void {
   freeBuffer = free;
-  if (buffer.byteLength > poolLimit) {
+  liveBytes -= buffer.byteLength;
+  const bound = poolBound();
+  if (buffer.byteLength > bound) {
     free(buffer);
     return;
   }
+  const now = performance.now();
   freed.push(buffer);
+  freedAt.push(now);
   freedBytes += buffer.byteLength;
-  while (freedBytes > poolLimit) evictOldest();
+  evictIdle(now);
+  while (freedBytes > bound) evictOldest();
 }
 
 function ownedBuffer(values: BackendValues | undefined): ArrayBufferLike | null {
