@@ -151,6 +151,40 @@ const SECTIONS = {
       return JSON.parse(out.toString());
     });
   },
+  default224() {
+    // Step 7: `dfq run` with no size flags on the 224x224 MobileNetV2 fixture (random weights: the
+    // integer agreement is the only quality figure it can give), as a user would start.
+    const model = fixture('mobilenetv2');
+    const out = join(OUT, 'default224');
+    console.error(`bench: default224: dfq run --model ${model} --out ${out}`);
+    const started = performance.now();
+    execFileSync('node', [DFQ, 'run', '--model', model, '--out', out], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const wallSeconds = (performance.now() - started) / 1000;
+    const r = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    return [
+      {
+        model: r.model.name,
+        params: r.model.params,
+        wallSeconds,
+        totalSeconds: r.totalSeconds,
+        peakRssBytes: r.peakRssBytes,
+        synthesis: {
+          images: r.synthesis.images,
+          iterations: r.synthesis.iterations,
+          batchSize: r.synthesis.batchSize,
+          seconds: r.synthesis.seconds,
+          rule: r.synthesis.sizing.rule,
+          estimatedPeakBytes: r.synthesis.memory.estimatedPeakBytes,
+        },
+        weightBits: r.quantization.weightBits,
+        activationBits: r.quantization.activationBits,
+        overflows: r.quantization.overflows,
+        integerAgreementSynthetic: r.quantization.integerAgreementSynthetic,
+      },
+    ];
+  },
   backends(previous) {
     // The Step 1 W8A8 run, default settings, on each backend in turn. BENCH_BACKENDS=native,wasm
     // re-measures only those and keeps the other rows (the cpu run alone takes over half an hour).
@@ -391,6 +425,28 @@ function renderMeanField(rows) {
   return lines.join('\n');
 }
 
+function renderDefault224(rows) {
+  const lines = [
+    '## Step 7: the default run at 224x224',
+    '',
+    '`dfq run --model <MobileNetV2 224x224 fixture> --out <dir>`, no size flags: sizes, batches and the memory budget',
+    "are chosen from the model (the report's synthesis.sizing and synthesis.memory say how). The fixture has random",
+    "weights, so no accuracy can be measured; the integer model's agreement with the fake-quantized one on the",
+    'synthetic images is the quality figure it gives.',
+    '',
+    '| model | W/A | images x iterations (batch) | synthesis | total (wall) | peak memory (estimated synthesis peak) | integer agreement | overflows |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.model} (${r.params} params) | W${r.weightBits}A${r.activationBits} | ${r.synthesis.images} x ${r.synthesis.iterations} (${r.synthesis.batchSize}) | ${r.synthesis.seconds.toFixed(0)} s | ${r.totalSeconds.toFixed(0)} s (${r.wallSeconds.toFixed(0)} s) | ${mib(r.peakRssBytes)} (${mib(r.synthesis.estimatedPeakBytes)}) | ${(100 * r.integerAgreementSynthetic).toFixed(2)}% | ${r.overflows} |`,
+      '',
+      `Sizing: ${r.synthesis.rule}.`,
+    );
+  }
+  return lines.join('\n');
+}
+
 function machineLine(m) {
   return m
     ? `${m.cpus} cores (${m.cpuModel}), ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${m.node}`
@@ -405,6 +461,7 @@ const RENDER = {
   quantizer: renderQuantizer,
   engine: renderEngine,
   meanfield: renderMeanField,
+  default224: renderDefault224,
 };
 
 const results = existsSync(JSON_PATH) ? JSON.parse(readFileSync(JSON_PATH, 'utf8')) : {};

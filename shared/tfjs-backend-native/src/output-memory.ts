@@ -37,9 +37,10 @@ export function allocOutput(size: number): Float32Array {
  */
 const MAX_IDLE_MS = 1000;
 /**
- * Bytes of output arrays in use, and their peak: the pool keeps at most half that peak (and at least
- * MIN_POOL_BYTES), so it scales with the work. At 28x28 a full pool cost 200 MiB of peak memory for
- * 15 s of a 62 s run; at 224x224 the pool is what makes steps fast.
+ * Bytes of output arrays in use, and their peak: the pool keeps at most that peak (and at least
+ * MIN_POOL_BYTES), so it scales with the work. Measured on the example's W8A8 run: no pool 279 MiB
+ * peak, 62 s; a pool of half the peak 345 MiB, 48 s, but synthesis of a 28x28 ResNet-20 1.5x slower
+ * than with the full peak (2.10 vs 1.36 ms per image-iteration); the full peak 419 MiB, 46 s.
  */
 let liveBytes = 0;
 let peakLiveBytes = 0;
@@ -85,9 +86,9 @@ function takeFreed(bytes: number): ArrayBuffer | null {
   return null;
 }
 
-/** The pool's bound now: the configured limit, scaled down to the work seen so far. */
+/** The pool's bound now: the configured limit, scaled to the work seen so far. */
 function poolBound(): number {
-  return Math.min(poolLimit, Math.max(MIN_POOL_BYTES, peakLiveBytes / 2));
+  return Math.min(poolLimit, Math.max(MIN_POOL_BYTES, peakLiveBytes));
 }
 
 function keepOrFree(buffer: ArrayBuffer, free: (buffer: ArrayBuffer) => boolean): void {
