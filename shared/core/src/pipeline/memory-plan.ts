@@ -42,6 +42,7 @@ export interface MemoryPlan {
   synthesisPeakBytes: number;
 }
 
+const millions = (n: number) => (n >= 1e8 ? (n / 1e6).toFixed(0) : (n / 1e6).toPrecision(3));
 const size = (bytes: number) =>
   bytes < 1024 ** 3
     ? `${Math.ceil(bytes / MiB)} MiB`
@@ -65,7 +66,7 @@ export function planMemory(
     throw new RunOptionError(
       (name) =>
         `the model's ${h}x${w}x${c} input needs about ${size(perImage)} per image to synthesize (its layers' ` +
-        `outputs total ${(footprint.activationFloats / 1e6).toPrecision(3)} M values per image, kept for the ` +
+        `outputs total ${millions(footprint.activationFloats)} M values per image, kept for the ` +
         `gradient), plus ${size(fixed)} for the process and weights, but the memory budget is ` +
         `${size(budgetBytes)}${budgetSource === 'auto' ? ' (half of the memory available now)' : ''}. ` +
         `Raise ${name('memoryBudgetMiB')} to at least ${Math.ceil((fixed + perImage) / MiB)} on a machine that ` +
