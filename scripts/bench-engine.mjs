@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { inputNode, loadModel, selectBackend, synthesizeDirect, ZEROQ_PRESET } from '@dfq/core';
 import * as tf from '@tensorflow/tfjs';
+import { ensureTorch } from './peer/ensure-torch.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const [
@@ -18,24 +19,6 @@ const [
   MODEL = join(ROOT, 'examples/resnet-fmnist-a/model.json'),
 ] = process.argv.slice(2);
 const THREADS = Number(process.env.OMP_NUM_THREADS ?? 2);
-
-function ensureTorch() {
-  const has = () => {
-    try {
-      execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (has()) return;
-  console.error('bench-engine: installing Debian python3-torch (the peer; never a dependency of dfq)');
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-qq', 'python3-torch'], {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-}
 
 const used = await selectBackend(backend);
 const { graph } = await loadModel(MODEL);

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as core from '@dfq/core';
 import * as tf from '@tensorflow/tfjs';
+import { ensureTorch } from './peer/ensure-torch.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const [
@@ -106,7 +107,7 @@ writeFileSync(
     options,
   }),
 );
-execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }); // bench-engine installs it
+ensureTorch();
 const peer = JSON.parse(
   execFileSync(
     '/usr/bin/python3',

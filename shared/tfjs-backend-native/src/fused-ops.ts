@@ -344,9 +344,8 @@ const gradients: tf.GradConfig[] = [
       const [dy] = dys as tf.Tensor[];
       const [a, t, denominator] = saved as tf.Tensor[];
       // The upstream gradient and the denominator are scalars: read them to fold into one scale.
-      const scale =
-        (2 * (dy as tf.Tensor).dataSync()[0]!) /
-        ((a as tf.Tensor).size * (denominator as tf.Tensor).dataSync()[0]!);
+      const scalar = (t: tf.Tensor | undefined) => t?.dataSync()[0] ?? Number.NaN;
+      const scale = (2 * scalar(dy as tf.Tensor)) / ((a as tf.Tensor).size * scalar(denominator));
       return {
         a: () => run(RELATIVE_SQUARED_ERROR_GRAD, { a, t } as tf.NamedTensorMap, { scale }) as tf.Tensor,
         t: () => {
