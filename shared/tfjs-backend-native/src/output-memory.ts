@@ -38,9 +38,9 @@ export function allocOutput(size: number): Float32Array {
 const MAX_IDLE_MS = 1000;
 /**
  * Bytes of output arrays in use, and their peak: the pool keeps at most that peak (and at least
- * MIN_POOL_BYTES), so it scales with the work. Measured on the example's W8A8 run: no pool 279 MiB
- * peak, 62 s; a pool of half the peak 345 MiB, 48 s, but synthesis of a 28x28 ResNet-20 1.5x slower
- * than with the full peak (2.10 vs 1.36 ms per image-iteration); the full peak 419 MiB, 46 s.
+ * MIN_POOL_BYTES), so it scales with the work. Measured on the example's W8A8 run (`dfq run --model
+ * examples/resnet-fmnist-a/model.json --eval`): 419 MiB peak, 46 s; with DFQ_NATIVE_POOL_MIB=0,
+ * 279 MiB, 62 s. Half the peak as the bound made 28x28 synthesis markedly slower again.
  */
 let liveBytes = 0;
 let peakLiveBytes = 0;
@@ -50,7 +50,18 @@ const freed: ArrayBuffer[] = [];
 const freedAt: number[] = [];
 let freedBytes = 0;
 export const DEFAULT_POOL_LIMIT = 512 * 1024 * 1024;
-let poolLimit = DEFAULT_POOL_LIMIT;
+
+/** DFQ_NATIVE_POOL_MIB overrides the default (0: no pool), e.g. on a host where every MiB counts. */
+function limitFromEnv(): number | null {
+  const text = process.env.DFQ_NATIVE_POOL_MIB;
+  if (text === undefined || text === '') return null;
+  const mib = Number(text);
+  if (!Number.isFinite(mib) || mib < 0)
+    throw new RangeError(`DFQ_NATIVE_POOL_MIB must be a number of MiB >= 0, got '${text}'`);
+  return mib * 1024 * 1024;
+}
+
+let poolLimit = limitFromEnv() ?? DEFAULT_POOL_LIMIT;
 
 /** Caps the bytes of freed output arrays kept for reuse (0 frees every array at once). */
 export function setOutputPoolLimit(bytes: number): void {
