@@ -2,7 +2,8 @@
 // Step 5: the weight quantizers on one synthetic image set. Synthesizes once, then for every
 // setting calibrates, quantizes (rtn, pmf or pgd; 32- or 16-bit accumulators) and evaluates on the
 // full test split: fake-quantized, integer-only executor and stock-TF.js uint8 accuracy.
-// Prints one JSON object; run by scripts/bench.mjs (section "quantizer").
+// Prints one JSON object; run by scripts/bench.mjs (section "quantizer"). BENCH_QUANTIZER_SEED sets the
+// synthesis seed (the image set), default the run default.
 //   node scripts/bench-quantizer.mjs <synth method> <images> <out dir> [setting name ...]
 import { join, resolve } from 'node:path';
 import {
@@ -32,6 +33,7 @@ const SETTINGS = [
   { name: 'w1a8-pmf', weightBits: 1, activationBits: 8, quantizer: 'pmf' },
 ];
 const calibration = process.env.BENCH_QUANTIZER_CALIB ?? 'mse';
+const seed = Number(process.env.BENCH_QUANTIZER_SEED ?? DEFAULT_CONFIG.seed);
 const store = new ArtifactStore(outDir);
 const base = resolveRunConfig({
   ...DEFAULT_CONFIG,
@@ -39,6 +41,7 @@ const base = resolveRunConfig({
   outDir,
   synth: method,
   images: Number(images),
+  seed,
   calibration,
   quantizerSteps: STEPS,
   evalDir: process.env.DFQ_FASHION_MNIST_DIR ?? DEFAULT_FASHION_MNIST_DIR,
@@ -94,5 +97,5 @@ for (const setting of SETTINGS) {
   );
 }
 process.stdout.write(
-  `${JSON.stringify({ method, images: Number(images), backend: synthesis.backend.name, synthesisSeconds: synthesis.summary.seconds, totalSeconds: (Date.now() - started) / 1000, rows })}\n`,
+  `${JSON.stringify({ method, images: Number(images), seed, backend: synthesis.backend.name, synthesisSeconds: synthesis.summary.seconds, totalSeconds: (Date.now() - started) / 1000, rows })}\n`,
 );

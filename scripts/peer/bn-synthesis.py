@@ -14,79 +14,18 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from keras_model import KerasModel  # noqa: E402
 
 model_path, images, iterations, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(threads)
 torch.manual_seed(1)
-model = json.loads(Path(model_path).read_text())
-layers = model['modelTopology']['config']['layers']
-weights = {}
-for group in model['weightsManifest']:
-    blob = b''.join((Path(model_path).parent / p).read_bytes() for p in group['paths'])
-    offset = 0
-    for spec in group['weights']:
-        count = int(np.prod(spec['shape'])) if spec['shape'] else 1
-        weights[spec['name']] = torch.from_numpy(
-            np.frombuffer(blob, dtype=np.float32, count=count, offset=offset).reshape(spec['shape']).copy()
-        )
-        offset += 4 * count
-
-meta = model.get('userDefinedMetadata', {})
-mean, std = meta.get('inputMean', [0.0]), meta.get('inputStd', [1.0])
-mean, std = (mean if isinstance(mean, list) else [mean]), (std if isinstance(std, list) else [std])
-low = min((0 - m) / s for m, s in zip(mean, std))
-high = max((1 - m) / s for m, s in zip(mean, std))
-input_shape = layers[0]['config']['batch_input_shape'][1:]  # H, W, C
-
-
-def run(x, bn_inputs):
-    """The model's graph in NCHW; collects each BatchNorm's input."""
-    out = {}
-    for layer in layers:
-        kind, cfg, name = layer['class_name'], layer['config'], layer['config']['name']
-        inputs = [out[n[0]] for n in layer['inbound_nodes'][0]] if layer['inbound_nodes'] else []
-        if kind == 'InputLayer':
-            y = x
-        elif kind == 'Conv2D':
-            kernel = weights[f'{name}/kernel'].permute(3, 2, 0, 1)
-            pad = kernel.shape[-1] // 2 if cfg['padding'] == 'same' else 0
-            y = F.conv2d(inputs[0], kernel, weights.get(f'{name}/bias'), stride=cfg['strides'], padding=pad)
-        elif kind == 'DepthwiseConv2D':
-            kernel = weights[f'{name}/depthwise_kernel']  # [kh, kw, C, multiplier]
-            groups = kernel.shape[2]
-            kernel = kernel.permute(2, 3, 0, 1).reshape(groups * kernel.shape[3], 1, kernel.shape[0], kernel.shape[1])
-            pad = kernel.shape[-1] // 2 if cfg['padding'] == 'same' else 0
-            y = F.conv2d(inputs[0], kernel, weights.get(f'{name}/depthwise_bias'), stride=cfg['strides'],
-                         padding=pad, groups=groups)
-        elif kind == 'BatchNormalization':
-            bn_inputs.append((inputs[0], weights[f'{name}/moving_mean'], weights[f'{name}/moving_variance'], cfg['epsilon']))
-            y = F.batch_norm(inputs[0], weights[f'{name}/moving_mean'], weights[f'{name}/moving_variance'],
-                             weights[f'{name}/gamma'], weights[f'{name}/beta'], False, 0.0, cfg['epsilon'])
-        elif kind in ('Activation', 'ReLU'):
-            act = cfg.get('activation') or ('relu6' if cfg.get('max_value') == 6 else 'relu')
-            if act not in ('relu', 'relu6', 'linear'):
-                raise SystemExit(f'layer {name}: activation {act} is not in this peer')
-            y = F.relu(inputs[0]) if act == 'relu' else F.relu6(inputs[0]) if act == 'relu6' else inputs[0]
-        elif kind == 'Add':
-            y = inputs[0] + inputs[1]
-        elif kind == 'ZeroPadding2D':
-            (top, bottom), (left, right) = cfg['padding']
-            y = F.pad(inputs[0], (left, right, top, bottom))
-        elif kind == 'MaxPooling2D':
-            if cfg['padding'] != 'valid':
-                raise SystemExit(f'layer {name}: only valid max pooling is in this peer')
-            y = F.max_pool2d(inputs[0], cfg['pool_size'], cfg['strides'])
-        elif kind == 'GlobalAveragePooling2D':
-            y = inputs[0].mean(dim=(2, 3))
-        elif kind == 'Dense':
-            y = inputs[0] @ weights[f'{name}/kernel'] + weights[f'{name}/bias']
-        else:
-            raise SystemExit(f'layer {name}: {kind} is not in this peer')
-        out[name] = y
-    return out[layers[-1]['config']['name']]
+model = KerasModel(model_path)
+low = min((0 - m) / s for m, s in zip(model.input_mean, model.input_std))
+high = max((1 - m) / s for m, s in zip(model.input_mean, model.input_std))
+input_shape = model.input_shape  # H, W, C
 
 
 def channel_stats(t):
@@ -95,7 +34,7 @@ def channel_stats(t):
 
 def loss_of(x):
     taps = []
-    run(x, taps)
+    model.forward(x, taps)  # inference mode; taps collects each BatchNorm's input
     loss = 0
     for t, rm, rv, eps in taps:
         m, s = channel_stats(t)
