@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what dfq needs on a Debian machine and builds the workspace.
-# System packages (Redis, Fashion-MNIST for evaluation, oneDNN for the native backend, a C++
-# toolchain) are installed when running as root with apt; otherwise the script says what is missing
-# and carries on: dfq itself runs without them (falling back to the wasm backend).
+# System packages (Redis, Fashion-MNIST for evaluation, oneDNN for the native backend, the onnx.proto
+# the ONNX reader and writer are generated from (libonnx-dev), a C++ toolchain) are installed when
+# running as root with apt; otherwise the script says what is missing and carries on: dfq runs without
+# oneDNN (falling back to the wasm backend), but the build needs onnx.proto and says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want=(redis-server dataset-fashion-mnist libdnnl-dev g++ make python3 docker-compose)
+want=(redis-server dataset-fashion-mnist libdnnl-dev libonnx-dev g++ make python3 docker-compose)
 missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -18,7 +18,9 @@ export interface DistillationProgress {
 }
 
 /** The models evaluation reports progress for: FP32, fake-quantized, and the integer-only executor. */
-export type EvaluatedModel = 'fp32' | 'quantized' | 'integer';
+/** The models evaluation runs, in its order. */
+export const EVALUATED_MODELS = ['fp32', 'quantized', 'integer', 'onnx-runtime'] as const;
+export type EvaluatedModel = (typeof EVALUATED_MODELS)[number];
 
 export interface EvaluationProgress {
   model: EvaluatedModel;
@@ -96,9 +98,6 @@ export function progressDetail(p: JobProgress): string {
   return parts.join(' ');
 }
 
-/** The order evaluation runs its models in. */
-const EVALUATION_ORDER: EvaluatedModel[] = ['fp32', 'quantized', 'integer'];
-
 /**
  * How far a stage is, 0-1, from the loop running in it; it never goes back within a stage. The
  * quantize stage gives its first half to distillation and its second to the report's evaluation.
@@ -106,9 +105,9 @@ const EVALUATION_ORDER: EvaluatedModel[] = ['fp32', 'quantized', 'integer'];
 export function stageFraction(p: JobProgress): number {
   if (p.phase === 'evaluation') {
     if (!p.evaluation) return 0.5;
-    const model = EVALUATION_ORDER.indexOf(p.evaluation.model);
+    const model = EVALUATED_MODELS.indexOf(p.evaluation.model);
     const done = p.evaluation.done / Math.max(1, p.evaluation.total);
-    return 0.5 + (0.5 * (model + done)) / EVALUATION_ORDER.length;
+    return 0.5 + (0.5 * (model + done)) / EVALUATED_MODELS.length;
   }
   if (p.phase === 'overflow check') return 0.5;
   if (p.phase === 'quantization' && p.distillation)

@@ -21,9 +21,9 @@ describe('job progress', () => {
     p = nextProgress(p, { kind: 'phase', phase: 'evaluation', message: 'top-1' }, 't3');
     p = nextProgress(p, { kind: 'evaluation', progress: { model: 'integer', done: 500, total: 1000 } }, 't4');
     expect(progressDetail(p)).toBe('integer: 500/1000 images');
-    // The third model of three, half done: evaluation's share of the stage is five sixths done.
-    expect(stageFraction(p)).toBeCloseTo(0.5 + 0.5 * (2.5 / 3));
-    const fractions = (['fp32', 'quantized', 'integer'] as const).flatMap((model) =>
+    // The third model of four, half done: evaluation's share of the stage is 2.5 of 4 done.
+    expect(stageFraction(p)).toBeCloseTo(0.5 + 0.5 * (2.5 / 4));
+    const fractions = (['fp32', 'quantized', 'integer', 'onnx-runtime'] as const).flatMap((model) =>
       [0, 500, 1000].map((done) =>
         stageFraction(nextProgress(p, { kind: 'evaluation', progress: { model, done, total: 1000 } }, 't5')),
       ),

@@ -121,6 +121,9 @@ function input(overrides: Partial<CardInput> = {}): CardInput {
       integerAccuracy: 0.9029,
       integerAgreement: 0.9987,
       tfjsUint8Accuracy: 0.9168,
+      onnxRuntimeAccuracy: 0.9027,
+      onnxRuntimeAgreement: 0.9981,
+      onnxRuntimeMsPerImage: { int8: 0.12, fp32: 0.2 },
       quantizedBytes: 45_000,
       tfjsUint8Bytes: 78_426,
     },
@@ -219,7 +222,8 @@ describe('writeQuantizationCard', () => {
       '| fake-quantized (simulated) | 90.31% | -1.41 pt |',
       '| integer executor | 90.29% | -1.43 pt | 45,000 B (43.9 KiB) | 6.97× |',
       '| stock TF.js, uint8 weights manifest (float compute) | 91.68% | -0.04 pt | 78,426 B (76.6 KiB) | 4.00× |',
-      "Integer executor's agreement with the fake-quantized model: 99.87%.",
+      '| ONNX QDQ under ONNX Runtime (int8 weights, uint8 activations) | 90.27% | -1.45 pt | 45,000 B (43.9 KiB) | 6.97× |',
+      "Integer executor's agreement with the fake-quantized model: 99.87%; ONNX Runtime's: 99.81% (ONNX Runtime CPU, 0.120 ms per image int8 vs 0.200 ms FP32).",
       'Accumulator overflows: 0 (not measured in 1 layer: dense).',
       '| synthesis | 41.3 s |',
       '| quantization | not measured |',
@@ -239,6 +243,9 @@ describe('writeQuantizationCard', () => {
           integerAccuracy: null,
           integerAgreement: null,
           tfjsUint8Accuracy: null,
+          onnxRuntimeAccuracy: null,
+          onnxRuntimeAgreement: null,
+          onnxRuntimeMsPerImage: null,
           quantizedBytes: null,
           tfjsUint8Bytes: null,
         },
@@ -254,7 +261,9 @@ describe('writeQuantizationCard', () => {
     expect(markdown).toContain(
       '| integer executor | not measured | not measured | not measured | not measured |',
     );
-    expect(markdown).toContain("Integer executor's agreement with the fake-quantized model: not measured.");
+    expect(markdown).toContain(
+      "Integer executor's agreement with the fake-quantized model: not measured; ONNX Runtime's: not measured.",
+    );
     expect(markdown).toContain('Accumulator overflows: not measured.');
     expect(markdown).toContain('| peak memory (RSS) | not measured |');
     expect(markdown).toContain('data-free distillation on 256 synthetic images, 500 steps, KD T=20');

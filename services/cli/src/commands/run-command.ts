@@ -34,7 +34,7 @@ export function registerRunCommand(program: Command): void {
         `integer model      agrees with the fake-quantized model on ${pct(report.quantization.integerAgreementSynthetic)} of the synthetic images`,
         `size               ${report.quantization.bytesFp32} -> ${report.quantization.bytesQuantized} bytes`,
         e
-          ? `accuracy           FP32 ${pct(e.fp32Accuracy)}  W${config.weightBits}A${config.activationBits} ${pct(e.quantizedAccuracy)}  integer ${pct(e.integerAccuracy)} (agrees ${pct(e.integerAgreement)})  TF.js uint8 ${pct(e.tfjsUint8Accuracy)}  (${e.samples} test images)`
+          ? `accuracy           FP32 ${pct(e.fp32Accuracy)}  W${config.weightBits}A${config.activationBits} ${pct(e.quantizedAccuracy)}  integer ${pct(e.integerAccuracy)} (agrees ${pct(e.integerAgreement)})  TF.js uint8 ${pct(e.tfjsUint8Accuracy)}  ONNX Runtime QDQ ${pct(e.onnxRuntimeAccuracy)} (agrees ${pct(e.onnxRuntimeAgreement)})  (${e.samples} test images)`
           : 'accuracy           not evaluated (pass --eval <dir>)',
         `peak memory        ${(report.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
         `total              ${report.totalSeconds.toFixed(1)} s`,

@@ -14,6 +14,8 @@ export interface ModelFootprint {
   /** Multiply-adds of one image's forward pass. */
   forwardMacs: number;
   weightBytes: number;
+  /** Every node's output shape without the batch dimension (NHWC). */
+  shapes: ReadonlyMap<string, number[]>;
 }
 
 function outSize(size: number, window: number, stride: number, padding: Padding, dilation = 1): number {
@@ -88,5 +90,6 @@ export function modelFootprint(graph: ModelGraph): ModelFootprint {
     largestActivationFloats: largest,
     forwardMacs: macs,
     weightBytes,
+    shapes,
   };
 }

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { SYNTHESIS_METHODS } from '@dfq/contract';
+import { loadOnnxModel } from '../onnx/load-onnx.js';
 import type { GraphNode, InputNormalization, ModelGraph, WeightTensor } from './graph.js';
 import { type KerasLayerJson, SUPPORTED_LAYERS, toGraphNode, unsupportedReason } from './keras-layer.js';
 import { ModelLoadError } from './model-load-error.js';
@@ -183,7 +184,8 @@ function readTopology(json: ModelJson, path: string): Topology {
   return { name, layers, inputLayers: ends('input_layers'), outputLayers: ends('output_layers'), sequential };
 }
 
-function normalizationFrom(
+/** The input normalization: the caller's options, else the model's metadata, else none. */
+export function normalizationFrom(
   metadata: Record<string, unknown>,
   options: LoadModelOptions,
   path: string,
@@ -217,11 +219,35 @@ function normalizationFrom(
 }
 
 /**
- * Loads a TF.js Layers model from disk into dfq's graph form, without tfjs-node.
+ * Refuses a model without BatchNorm unless the caller allows it: data-free synthesis has nothing to
+ * match without the statistics. `howToKeep` says how to export the model with them.
+ */
+export function requireBatchNorm(
+  nodes: readonly GraphNode[],
+  path: string,
+  options: LoadModelOptions,
+  howToKeep: string,
+): void {
+  if (options.requireBatchNorm === false || nodes.some((n) => n.op === 'batchNorm')) return;
+  throw new ModelLoadError(
+    `${path} has no BatchNormalization layer. Data-free synthesis recreates inputs by matching the mean and ` +
+      'variance that BatchNorm layers recorded during training; without them there is nothing to match. ' +
+      `Use a synthesis method that needs no BatchNorm statistics (${Object.entries(SYNTHESIS_METHODS)
+        .filter(([, m]) => !m.needsBatchNorm)
+        .map(([name]) => name)
+        .join(', ')}) for such a model, or ${howToKeep}.`,
+    { file: path },
+  );
+}
+
+/**
+ * Loads a model from disk into dfq's graph form, without tfjs-node: a TF.js Layers model.json (or
+ * its directory), or an ONNX file (.onnx).
  * Every problem is reported as a ModelLoadError that names the file or layers at fault.
  */
 export async function loadModel(modelPath: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const path = resolve(modelPath);
+  if (path.toLowerCase().endsWith('.onnx')) return loadOnnxModel(path, options);
   if ((await stat(path).catch(() => undefined))?.isDirectory())
     return loadModel(join(path, 'model.json'), options);
   const json = await readModelJson(path);
@@ -301,17 +327,7 @@ export async function loadModel(modelPath: string, options: LoadModelOptions = {
       file: path,
     });
   }
-  if (options.requireBatchNorm !== false && !nodes.some((n) => n.op === 'batchNorm')) {
-    throw new ModelLoadError(
-      `${path} has no BatchNormalization layer. Data-free synthesis recreates inputs by matching the mean and ` +
-        'variance that BatchNorm layers recorded during training; without them there is nothing to match. ' +
-        `Use a synthesis method that needs no BatchNorm statistics (${Object.entries(SYNTHESIS_METHODS)
-          .filter(([, m]) => !m.needsBatchNorm)
-          .map(([name]) => name)
-          .join(', ')}) for such a model, or export it before folding BatchNorm away.`,
-      { file: path },
-    );
-  }
+  requireBatchNorm(nodes, path, options, 'export it before folding BatchNorm away');
   const metadata = json.userDefinedMetadata ?? {};
   const { normalization, source } = normalizationFrom(metadata, options, path);
   return {

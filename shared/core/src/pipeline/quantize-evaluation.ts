@@ -2,10 +2,13 @@ import type { EvaluatedModel, RunConfig } from '@dfq/contract';
 import { evaluateGraphTop1 } from '../data/evaluate.js';
 import { evaluateStockModel } from '../data/evaluate-stock-model.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
+import { normalizedBatch } from '../data/normalize.js';
 import { type IntegerRun, runIntegerOnPixels } from '../integer/evaluate-integer.js';
 import type { IntegerModel } from '../integer/integer-model.js';
 import type { ModelGraph } from '../model/graph.js';
 import { loadStockLayersModel } from '../model/load-stock-model.js';
+import { onnxInputLayout } from '../onnx/export-onnx.js';
+import { runOnnxTop1 } from '../onnx/onnx-runtime.js';
 import { activationFakeQuant, type QuantizedModel } from '../quantization/quantize-model.js';
 import { type StageEnv, secondsSince } from './stage-env.js';
 
@@ -20,6 +23,12 @@ export interface ModelsEvaluation {
   /** Share of test images on which the integer model predicts what the fake-quantized model does. */
   integerAgreement: number;
   tfjsUint8Accuracy: number;
+  /** The ONNX QDQ export run by ONNX Runtime (CPU), and its float export for latency. */
+  onnxRuntimeAccuracy: number;
+  /** Share of test images on which ONNX Runtime's QDQ model predicts what the fake-quantized model does. */
+  onnxRuntimeAgreement: number;
+  onnxRuntimeFloatAccuracy: number;
+  onnxRuntimeMsPerImage: { int8: number; fp32: number };
   integerRun: IntegerRun;
   seconds: number;
 }
@@ -30,9 +39,19 @@ function agreementOf(a: Int32Array, b: Int32Array): number {
   return a.length ? same / a.length : 0;
 }
 
+/** Top-1 of predictions against the first predictions.length labels. */
+function accuracyOf(predictions: Int32Array, labels: ArrayLike<number>): number {
+  let correct = 0;
+  predictions.forEach((p, i) => {
+    if (p === labels[i]) correct++;
+  });
+  return predictions.length ? correct / predictions.length : 0;
+}
+
 /**
  * Top-1 on the real test split of the FP32 model, the fake-quantized model, the integer-only
- * model (from raw pixels, integer ops only) and the stock-TF.js uint8 model. Evaluation only:
+ * model (from raw pixels, integer ops only), the stock-TF.js uint8 model and the ONNX QDQ model
+ * under ONNX Runtime. Evaluation only:
  * nothing here feeds back into quantization.
  */
 export async function evaluateModels(
@@ -40,7 +59,7 @@ export async function evaluateModels(
   graph: ModelGraph,
   quantized: QuantizedModel,
   integer: IntegerModel,
-  uint8ModelJson: string,
+  exports: { tfjsUint8Model: string; onnxModel: string; onnxFloatModel: string },
   env: StageEnv,
 ): Promise<ModelsEvaluation> {
   const testSet = await loadFashionMnist(config.evalDir as string, 'test');
@@ -65,22 +84,38 @@ export async function evaluateModels(
     activationFakeQuant(quantized),
   );
   const integerRun = await runIntegerOnPixels(integer, testSet, samples, options('integer').onBatch);
-  let integerCorrect = 0;
-  integerRun.predictions.forEach((p, i) => {
-    if (p === testSet.labels[i]) integerCorrect++;
-  });
-  const stock = await loadStockLayersModel(uint8ModelJson);
+  const stock = await loadStockLayersModel(exports.tfjsUint8Model);
   const uint8 = await evaluateStockModel(stock, testSet, graph.normalization, { limit: samples });
   stock.dispose();
+  const inputLayout = onnxInputLayout(graph);
+  const shape = [testSet.height, testSet.width, testSet.channels] as [number, number, number];
+  const images = (from: number, to: number) => {
+    const x = normalizedBatch(testSet, from, to, graph.normalization);
+    const data = x.dataSync() as Float32Array;
+    x.dispose();
+    return data;
+  };
+  const ortQdq = await runOnnxTop1(exports.onnxModel, images, samples, shape, {
+    inputLayout,
+    onBatch: options('onnx-runtime').onBatch,
+  });
+  const ortFloat = await runOnnxTop1(exports.onnxFloatModel, images, samples, shape, { inputLayout });
   return {
     dataset: 'fashion-mnist/t10k',
     samples,
     fp32Accuracy: fp32.accuracy,
     quantizedAccuracy: q.accuracy,
     agreement: agreementOf(q.predictions, fp32.predictions),
-    integerAccuracy: samples ? integerCorrect / samples : 0,
+    integerAccuracy: accuracyOf(integerRun.predictions, testSet.labels),
     integerAgreement: agreementOf(integerRun.predictions, q.predictions),
     tfjsUint8Accuracy: uint8.accuracy,
+    onnxRuntimeAccuracy: accuracyOf(ortQdq.predictions, testSet.labels),
+    onnxRuntimeAgreement: agreementOf(ortQdq.predictions, q.predictions),
+    onnxRuntimeFloatAccuracy: accuracyOf(ortFloat.predictions, testSet.labels),
+    onnxRuntimeMsPerImage: {
+      int8: samples ? (1000 * ortQdq.seconds) / samples : 0,
+      fp32: samples ? (1000 * ortFloat.seconds) / samples : 0,
+    },
     integerRun,
     seconds: secondsSince(start),
   };

@@ -6,8 +6,10 @@ import { decodeNpy, type Float32Array_ND } from '../data/npy.js';
 import { saveIntegerModel } from '../integer/integer-export.js';
 import { type IntegerModel, toIntegerModel } from '../integer/integer-model.js';
 import { saveLayersModel } from '../model/save-layers-model.js';
+import { exportOnnx, onnxInputLayout } from '../onnx/export-onnx.js';
 import { type BuiltQuantizedModel, buildQuantizedModel } from '../quantization/build-quantized-model.js';
 import { WEIGHT_QUANTIZERS } from '../quantization/weight-quantizers.js';
+import { DFQ_VERSION } from '../version.js';
 import { checkRun } from './check-run.js';
 import { type PreparedModel, prepareModel } from './prepare-model.js';
 import {
@@ -33,7 +35,14 @@ export interface QuantizeOutput {
   integer: IntegerModel;
   /** The synthetic images (normalized), decoded once for training and the overflow check. */
   synthetic: Float32Array_ND;
-  artifacts: { quantizedModel: string; integerModel: string; tfjsUint8Model: string };
+  artifacts: {
+    quantizedModel: string;
+    integerModel: string;
+    tfjsUint8Model: string;
+    /** ONNX QDQ model (int8 weights, uint8 activations) and the float model it comes from. */
+    onnxModel: string;
+    onnxFloatModel: string;
+  };
   seconds: number;
   peakRssBytes: number;
 }
@@ -92,6 +101,12 @@ export async function quantizeStage(
   await saveIntegerModel(integer, env.store.path(integerDir));
   // TF.js's own format: per-tensor uint8 weights of the folded model, dequantized at load.
   await saveLayersModel(folding.graph, env.store.path(uint8Dir), {}, { weightDtype: 'uint8' });
+  const onnxDir = stageKey(env, 'onnx-model');
+  const onnxOptions = { inputLayout: onnxInputLayout(folding.graph), producer: `dfq ${DFQ_VERSION}` };
+  const onnxModel = `${onnxDir}/model.onnx`;
+  const onnxFloatModel = `${onnxDir}/model-float.onnx`;
+  await env.store.put(onnxModel, exportOnnx(quantized.graph, onnxOptions, quantized).bytes);
+  await env.store.put(onnxFloatModel, exportOnnx(folding.graph, onnxOptions).bytes);
   return {
     backend: { name: backend.name, attempts: backend.attempts },
     prepared,
@@ -102,6 +117,8 @@ export async function quantizeStage(
       quantizedModel: `${modelDir}/model.json`,
       integerModel: `${integerDir}/integer-model.json`,
       tfjsUint8Model: `${uint8Dir}/model.json`,
+      onnxModel,
+      onnxFloatModel,
     },
     seconds: secondsSince(quantStart),
     peakRssBytes: peakRssBytes(),

@@ -84,7 +84,18 @@ export async function reportStage(
     if (p === fakeQuantClasses[i]) same++;
   });
   const evaluation = config.evalDir
-    ? await evaluateModels(config, graph, quantized, integer, env.store.path(artifacts.tfjsUint8Model), env)
+    ? await evaluateModels(
+        config,
+        graph,
+        quantized,
+        integer,
+        {
+          tfjsUint8Model: env.store.path(artifacts.tfjsUint8Model),
+          onnxModel: env.store.path(artifacts.onnxModel),
+          onnxFloatModel: env.store.path(artifacts.onnxFloatModel),
+        },
+        env,
+      )
     : null;
 
   const observed = (layer: string) =>

@@ -67,6 +67,8 @@ export interface RunReport {
     quantizedModel: string;
     integerModel: string;
     tfjsUint8Model: string;
+    onnxModel: string;
+    onnxFloatModel: string;
     card: string;
     images: string | null;
     contactSheet: string | null;

@@ -124,6 +124,10 @@ export interface CardInput {
     integerAgreement: number | null;
     /** The stock-TF.js model with uint8 manifest weights, as `tf.loadLayersModel` dequantizes it. */
     tfjsUint8Accuracy: number | null;
+    /** The ONNX QDQ export under ONNX Runtime, its agreement with the fake-quantized model, and ORT's latency. */
+    onnxRuntimeAccuracy: number | null;
+    onnxRuntimeAgreement: number | null;
+    onnxRuntimeMsPerImage: { int8: number; fp32: number } | null;
     quantizedBytes: number | null;
     tfjsUint8Bytes: number | null;
   };
@@ -145,6 +149,7 @@ export interface CardDerived {
   fakeQuantDrop: number | null;
   integerDrop: number | null;
   tfjsUint8Drop: number | null;
+  onnxRuntimeDrop: number | null;
   compression: number | null;
   tfjsUint8Compression: number | null;
 }
@@ -194,6 +199,7 @@ function derive(input: CardInput): CardDerived {
     fakeQuantDrop: drop(r.fakeQuantAccuracy),
     integerDrop: drop(r.integerAccuracy),
     tfjsUint8Drop: drop(r.tfjsUint8Accuracy),
+    onnxRuntimeDrop: drop(r.onnxRuntimeAccuracy),
     compression: ratio(r.quantizedBytes),
     tfjsUint8Compression: ratio(r.tfjsUint8Bytes),
   };
@@ -351,6 +357,13 @@ function markdown(input: CardInput, d: CardDerived): string {
           orNM(d.compression, (v) => `${v.toFixed(2)}×`),
         ],
         [
+          'ONNX QDQ under ONNX Runtime (int8 weights, uint8 activations)',
+          pct(r.onnxRuntimeAccuracy),
+          points(d.onnxRuntimeDrop),
+          bytes(r.quantizedBytes),
+          orNM(d.compression, (v) => `${v.toFixed(2)}×`),
+        ],
+        [
           'stock TF.js, uint8 weights manifest (float compute)',
           pct(r.tfjsUint8Accuracy),
           points(d.tfjsUint8Drop),
@@ -360,7 +373,10 @@ function markdown(input: CardInput, d: CardDerived): string {
       ],
     ),
     '',
-    `Integer executor's agreement with the fake-quantized model: ${pct(r.integerAgreement)}. ` +
+    `Integer executor's agreement with the fake-quantized model: ${pct(r.integerAgreement)}; ONNX Runtime's: ${pct(r.onnxRuntimeAgreement)}` +
+      (r.onnxRuntimeMsPerImage
+        ? ` (ONNX Runtime CPU, ${r.onnxRuntimeMsPerImage.int8.toFixed(3)} ms per image int8 vs ${r.onnxRuntimeMsPerImage.fp32.toFixed(3)} ms FP32). `
+        : '. ') +
       `Accumulator overflows: ${overflows}.`,
     '',
     '## Choices that trade accuracy for speed',
