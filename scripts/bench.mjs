@@ -18,12 +18,12 @@ const OUT = join(ROOT, 'runs/bench');
 const JSON_PATH = join(ROOT, 'docs/benchmarks.json');
 const only = process.argv.slice(2);
 
-function dfqRun(name, args) {
+function dfqRun(name, args, model = MODEL) {
   const out = join(OUT, name);
-  console.error(`bench: ${name}: dfq ${args.join(' ')}`);
+  console.error(`bench: ${name}: dfq run --model ${model} ${args.join(' ')}`);
   execFileSync(
     'node',
-    [DFQ, 'run', '--model', MODEL, '--out', out, '--eval', DATA, '--no-save-images', ...args],
+    [DFQ, 'run', '--model', model, '--out', out, '--eval', DATA, '--no-save-images', ...args],
     {
       stdio: ['ignore', 'inherit', 'inherit'],
     },
@@ -64,7 +64,44 @@ const FIXTURES = {
   mobilenetv2: { script: 'mobilenetv2' },
   resnet18: { script: 'resnet18' },
   'mobilenetv2-fmnist': { script: 'mobilenetv2', args: ['10'], train: { steps: 200, batch: 32 } },
+  'mixed224-fmnist': { script: 'mixed224', args: ['10'], train: { steps: 200, batch: 32 } },
 };
+
+/**
+ * A PyTorch user's model: scripts/fixtures/train-onnx-resnet.py trains a small ResNet on Fashion-MNIST
+ * with the peer's PyTorch and exports it to ONNX with its BatchNorms; PyTorch's own test top-1 is kept
+ * beside it (training.json).
+ */
+function torchFixture() {
+  const dir = join(OUT, 'fixtures/torch-resnet');
+  const model = join(dir, 'model.onnx');
+  const record = join(dir, 'training.json');
+  if (!existsSync(record)) {
+    ensureTorch();
+    const out = execFileSync(
+      PEER_PYTHON,
+      [
+        join(ROOT, 'scripts/fixtures/train-onnx-resnet.py'),
+        model,
+        DATA,
+        '4',
+        process.env.OMP_NUM_THREADS ?? '2',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    writeFileSync(record, out);
+  }
+  return { model, training: JSON.parse(readFileSync(record, 'utf8')) };
+}
+
+function ortLatency(runDir) {
+  console.error(`bench: onnx: node scripts/bench-ort.mjs ${runDir}`);
+  const out = execFileSync('node', [join(ROOT, 'scripts/bench-ort.mjs'), runDir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' },
+  });
+  return JSON.parse(out.toString());
+}
 
 function fixture(name) {
   const dir = join(OUT, `fixtures/${name}`);
@@ -239,6 +276,78 @@ const SECTIONS = {
         integerAgreementSynthetic: r.quantization.integerAgreementSynthetic,
       };
     });
+  },
+  onnx() {
+    // Step 8: a PyTorch-exported ONNX ResNet through `dfq run --model x.onnx --eval` at W8A8 and W4A8
+    // (FP32 against PyTorch's own top-1; the QDQ export under ONNX Runtime against dfq's fake-quantized
+    // model), then ONNX Runtime's int8 vs FP32 latency on dfq's exports of the example, that ResNet and
+    // the 224x224 MobileNetV2 (its default run, as in default224).
+    const torch = torchFixture();
+    const runs = [
+      ['onnx-torch-resnet-w8a8', ['--w-bits', '8', '--a-bits', '8']],
+      ['onnx-torch-resnet-w4a8', ['--w-bits', '4', '--a-bits', '8']],
+    ].map(([name, args]) => {
+      const r = dfqRun(name, args, torch.model);
+      return {
+        kind: 'import',
+        name,
+        model: r.model.name,
+        params: r.model.params,
+        pytorchTop1: torch.training.pytorchTop1,
+        pytorchEpochs: torch.training.epochs,
+        weightBits: r.quantization.weightBits,
+        activationBits: r.quantization.activationBits,
+        fp32Accuracy: r.evaluation.fp32Accuracy,
+        quantizedAccuracy: r.evaluation.quantizedAccuracy,
+        integerAccuracy: r.evaluation.integerAccuracy,
+        integerAgreement: r.evaluation.integerAgreement,
+        onnxRuntimeAccuracy: r.evaluation.onnxRuntimeAccuracy,
+        onnxRuntimeAgreement: r.evaluation.onnxRuntimeAgreement,
+        onnxRuntimeFloatAccuracy: r.evaluation.onnxRuntimeFloatAccuracy,
+        totalSeconds: r.totalSeconds,
+        peakRssBytes: r.peakRssBytes,
+      };
+    });
+    // The Keras-application blocks at 224x224 (SeparableConv2D, Concatenate, squeeze-excite), trained,
+    // through the default run.
+    const mixed = join(OUT, 'default224-mixed224-fmnist');
+    const mixedModel = fixture('mixed224-fmnist');
+    console.error(`bench: onnx: dfq run --model ${mixedModel} --out ${mixed}`);
+    execFileSync('node', [DFQ, 'run', '--model', mixedModel, '--out', mixed], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const m = JSON.parse(readFileSync(join(mixed, 'report.json'), 'utf8'));
+    const blocks = {
+      kind: 'blocks',
+      model: m.model.name,
+      params: m.model.params,
+      layers: [
+        ...new Set(
+          JSON.parse(readFileSync(mixedModel, 'utf8')).modelTopology.config.layers.map((l) => l.class_name),
+        ),
+      ],
+      training: JSON.parse(readFileSync(mixedModel, 'utf8')).userDefinedMetadata?.training ?? null,
+      images: m.synthesis.images,
+      iterations: m.synthesis.iterations,
+      weightBits: m.quantization.weightBits,
+      activationBits: m.quantization.activationBits,
+      integerAgreementSynthetic: m.quantization.integerAgreementSynthetic,
+      overflows: m.quantization.overflows,
+      totalSeconds: m.totalSeconds,
+      peakRssBytes: m.peakRssBytes,
+    };
+    const example = join(OUT, 'onnx-example-w8a8');
+    dfqRun('onnx-example-w8a8', [], MODEL);
+    const mobilenet = join(OUT, 'default224-mobilenetv2-fmnist');
+    if (!existsSync(join(mobilenet, 'onnx-model/model.onnx')))
+      execFileSync('node', [DFQ, 'run', '--model', fixture('mobilenetv2-fmnist'), '--out', mobilenet], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+    const latency = [example, join(OUT, 'onnx-torch-resnet-w8a8'), mobilenet, mixed].map((dir) => ({
+      kind: 'latency',
+      ...ortLatency(dir),
+    }));
+    return [...runs, blocks, ...latency];
   },
   backends(previous) {
     // The Step 1 W8A8 run, default settings, on each backend in turn. BENCH_BACKENDS=native,wasm
@@ -509,6 +618,47 @@ function renderDefault224(rows) {
   return lines.join('\n');
 }
 
+function renderOnnx(rows) {
+  const imports = rows.filter((r) => r.kind === 'import');
+  const latency = rows.filter((r) => r.kind === 'latency');
+  const lines = [
+    '## Step 8: ONNX in, ONNX QDQ out, checked by ONNX Runtime',
+    '',
+    'A small ResNet (torchvision-style stem with a padded max pool, three stages of basic blocks) trained on Fashion-MNIST',
+    "with the peer's PyTorch and exported with its BatchNorms kept (scripts/fixtures/train-onnx-resnet.py), through",
+    '`dfq run --model model.onnx --eval` with default settings otherwise. FP32 is dfq running the imported graph; PyTorch is',
+    "PyTorch's own top-1 on the same split before export. ONNX Runtime runs dfq's QDQ export (int8 per-channel weights, uint8",
+    'activations) of the same quantized model. Full test split.',
+    '',
+    '| model | W/A | PyTorch FP32 | dfq FP32 | fake-quantized | vs PyTorch | integer (agrees) | ONNX Runtime QDQ | ORT = fake-quant | ORT float |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of imports)
+    lines.push(
+      `| ${r.model} (${r.params} params, ${r.pytorchEpochs} epochs) | W${r.weightBits}A${r.activationBits} | ${pct(r.pytorchTop1)} | ${pct(r.fp32Accuracy)} | ${pct(r.quantizedAccuracy)} | ${((r.quantizedAccuracy - r.pytorchTop1) * 100).toFixed(2)} pts | ${pct(r.integerAccuracy)} (${pct(r.integerAgreement)}) | ${pct(r.onnxRuntimeAccuracy)} | ${pct(r.onnxRuntimeAgreement)} | ${pct(r.onnxRuntimeFloatAccuracy)} |`,
+    );
+  for (const r of rows.filter((x) => x.kind === 'blocks'))
+    lines.push(
+      '',
+      `Keras-application blocks at 224x224 (scripts/fixtures/build-mixed224.mjs: ${r.layers.join(', ')}), ${r.training ? `trained on Fashion-MNIST scaled up (${r.training.steps} x ${r.training.batch} images; PyTorch top-1 ${pct(r.training.top1First1000Test)} on 1,000 test images)` : 'random weights'},`,
+      `default \`dfq run\`: ${r.images} images x ${r.iterations} iterations, W${r.weightBits}A${r.activationBits}, ${r.overflows} overflows; the integer executor agrees with the fake-quantized model on`,
+      `**${pct(r.integerAgreementSynthetic)}** of the synthetic images; ${r.totalSeconds.toFixed(0)} s, peak ${mib(r.peakRssBytes)}.`,
+    );
+  lines.push(
+    '',
+    "ONNX Runtime's latency for dfq's two exports of one run, same random input batch, alternating, median of the rounds",
+    '(scripts/bench-ort.mjs):',
+    '',
+    '| model | input | threads | int8 QDQ ms per image | FP32 ms per image | FP32 / int8 |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const r of latency)
+    lines.push(
+      `| ${r.model} W${r.weightBits}A${r.activationBits} | [${r.input.join(', ')}] | ${r.threads} | ${r.int8MsPerImage.toFixed(3)} | ${r.fp32MsPerImage.toFixed(3)} | ${r.speedup.toFixed(2)}x |`,
+    );
+  return lines.join('\n');
+}
+
 function machineLine(m) {
   return m
     ? `${m.cpus} cores (${m.cpuModel}), ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${m.node}`
@@ -524,6 +674,7 @@ const RENDER = {
   engine: renderEngine,
   meanfield: renderMeanField,
   default224: renderDefault224,
+  onnx: renderOnnx,
 };
 
 const results = existsSync(JSON_PATH) ? JSON.parse(readFileSync(JSON_PATH, 'utf8')) : {};

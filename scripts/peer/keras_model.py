@@ -66,6 +66,16 @@ class KerasModel:
             inputs = [out[n[0]] for n in layer['inbound_nodes'][0]] if layer['inbound_nodes'] else []
             if kind == 'InputLayer':
                 y = x
+            elif kind == 'SeparableConv2D':
+                k = w[f'{name}/depthwise_kernel']
+                groups = k.shape[2]
+                depthwise = k.permute(2, 3, 0, 1).reshape(groups * k.shape[3], 1, k.shape[0], k.shape[1])
+                xi, padding = inputs[0], 0
+                if cfg['padding'] == 'same':
+                    xi, padding = tf_same_pad(xi, depthwise.shape[2:], cfg['strides'])
+                y = F.conv2d(xi, depthwise, None, stride=cfg['strides'], padding=padding, groups=groups)
+                y = activate(F.conv2d(y, w[f'{name}/pointwise_kernel'].permute(3, 2, 0, 1), w.get(f'{name}/bias')),
+                             cfg.get('activation'), name)
             elif kind in ('Conv2D', 'DepthwiseConv2D'):
                 if kind == 'Conv2D':
                     kernel, bias, groups = w[f'{name}/kernel'].permute(3, 2, 0, 1), w.get(f'{name}/bias'), 1
@@ -77,7 +87,8 @@ class KerasModel:
                 xi, padding = inputs[0], 0
                 if cfg['padding'] == 'same':
                     xi, padding = tf_same_pad(xi, kernel.shape[2:], cfg['strides'])
-                y = F.conv2d(xi, kernel, bias, stride=cfg['strides'], padding=padding, groups=groups)
+                y = activate(F.conv2d(xi, kernel, bias, stride=cfg['strides'], padding=padding, groups=groups),
+                             cfg.get('activation'), name)
             elif kind == 'BatchNormalization':
                 mean, var, eps = w[f'{name}/moving_mean'], w[f'{name}/moving_variance'], cfg['epsilon']
                 if bn_inputs is not None:
@@ -86,11 +97,20 @@ class KerasModel:
                                  bn_momentum, eps)
             elif kind in ('Activation', 'ReLU'):
                 act = cfg.get('activation') or ('relu6' if cfg.get('max_value') == 6 else 'relu')
-                if act not in ('relu', 'relu6', 'linear'):
-                    raise SystemExit(f'layer {name}: activation {act} is not in this peer')
-                y = F.relu(inputs[0]) if act == 'relu' else F.relu6(inputs[0]) if act == 'relu6' else inputs[0]
+                y = activate(inputs[0], act, name)
             elif kind == 'Add':
                 y = inputs[0] + inputs[1]
+            elif kind == 'Multiply':
+                y = inputs[0] * inputs[1]
+            elif kind == 'Concatenate':
+                y = torch.cat(inputs, dim=1)
+            elif kind == 'Reshape':
+                # NHWC target [h, w, c] of row-major NHWC data, here in NCHW.
+                n = inputs[0].shape[0]
+                target = cfg['target_shape']
+                nhwc = inputs[0].permute(0, 2, 3, 1) if inputs[0].dim() == 4 else inputs[0]
+                y = nhwc.reshape(n, *target)
+                y = y.permute(0, 3, 1, 2) if len(target) == 3 else y
             elif kind == 'ZeroPadding2D':
                 (top, bottom), (left, right) = cfg['padding']
                 y = F.pad(inputs[0], (left, right, top, bottom))
@@ -101,11 +121,30 @@ class KerasModel:
             elif kind == 'GlobalAveragePooling2D':
                 y = inputs[0].mean(dim=(2, 3))
             elif kind == 'Dense':
-                y = inputs[0] @ w[f'{name}/kernel'] + w[f'{name}/bias']
+                y = activate(inputs[0] @ w[f'{name}/kernel'] + w[f'{name}/bias'], cfg.get('activation'), name)
             else:
                 raise SystemExit(f'layer {name}: {kind} is not in this peer')
             out[name] = y
         return out[self.layers[-1]['config']['name']]
+
+
+def activate(x, act, name):
+    """Keras 2 / TF.js activations by name."""
+    if act in (None, 'linear'):
+        return x
+    if act == 'relu':
+        return F.relu(x)
+    if act == 'relu6':
+        return F.relu6(x)
+    if act == 'sigmoid':
+        return torch.sigmoid(x)
+    if act == 'hard_sigmoid':
+        return (0.2 * x + 0.5).clamp(0, 1)
+    if act in ('swish', 'silu'):
+        return x * torch.sigmoid(x)
+    if act == 'softmax':
+        return F.softmax(x, dim=-1)
+    raise SystemExit(f'layer {name}: activation {act} is not in this peer')
 
 
 def tf_same_pad(x, kernel, stride):

@@ -75,14 +75,14 @@ describe('loading a TF.js Layers model', () => {
     const { modelPath } = await copyOfExampleModel((json) => {
       const layers = json.modelTopology.config.layers;
       layers[3].config.activation = 'gelu';
-      layers[4].class_name = 'SeparableConv2D';
+      layers[4].class_name = 'Conv3D';
       layers[9].class_name = 'LSTM';
     });
     const err = await loadError(modelPath);
     expect(err.layers).toEqual(['stem_relu', 'layer1_0_a_conv', 'layer1_0_add']);
     expect(err.message).toMatch(/3 layer\(s\)/);
     expect(err.message).toMatch(/stem_relu: activation "gelu"/);
-    expect(err.message).toMatch(/layer1_0_a_conv: layer type SeparableConv2D/);
+    expect(err.message).toMatch(/layer1_0_a_conv: layer type Conv3D/);
     expect(err.message).toMatch(/Supported layer types: InputLayer/);
   });
 

@@ -1,9 +1,11 @@
 import {
   addStep,
   avgPoolStep,
+  concatStep,
   globalAvgPoolStep,
   lookupStep,
   maxPoolStep,
+  multiplyStep,
   zeroPadStep,
 } from './integer-kernels.js';
 import {
@@ -82,6 +84,24 @@ function compile(model: IntegerModel): Compiled {
       case 'add':
         steps.push(
           addStep(
+            node,
+            node.inputs.map((_, i) => read(node, i)),
+            y,
+          ),
+        );
+        break;
+      case 'concat':
+        steps.push(
+          concatStep(
+            node,
+            node.inputs.map((_, i) => read(node, i)),
+            y,
+          ),
+        );
+        break;
+      case 'multiply':
+        steps.push(
+          multiplyStep(
             node,
             node.inputs.map((_, i) => read(node, i)),
             y,

@@ -1,9 +1,11 @@
 import type {
   IntegerAdd,
   IntegerAvgPool,
+  IntegerConcat,
   IntegerGlobalAvgPool,
   IntegerLookup,
   IntegerMaxPool,
+  IntegerMultiply,
   IntegerZeroPad,
 } from './integer-model.js';
 import type { Step } from './weighted-kernels.js';
@@ -73,6 +75,40 @@ export function addStep(node: IntegerAdd, xs: Int32Array[], y: Int32Array): Step
   };
   const sum = new Float64Array(y.length);
   return () => add(xs, sum, y, constants);
+}
+
+/** Each input's channels rescaled onto the output grid and written side by side, pixel by pixel. */
+export function concatStep(node: IntegerConcat, xs: Int32Array[], y: Int32Array): Step {
+  const total = node.channels.reduce((a, b) => a + b, 0);
+  const pixels = y.length / total;
+  return () => {
+    let offset = 0;
+    xs.forEach((x, i) => {
+      const c = node.channels[i] as number;
+      const z = node.inputZeroPoints[i] as number;
+      const m = node.multipliers[i] as number;
+      const shift = node.shifts[i] as number;
+      for (let p = 0; p < pixels; p++)
+        for (let k = 0; k < c; k++)
+          y[p * total + offset + k] = requantize((x[p * c + k] as number) - z, m, shift, node);
+      offset += c;
+    });
+  };
+}
+
+/** (x_a - z_a)(x_b - z_b) rescaled once; a [1, 1, C] input repeats over every pixel. */
+export function multiplyStep(node: IntegerMultiply, xs: Int32Array[], y: Int32Array): Step {
+  const [a, b] = xs as [Int32Array, Int32Array];
+  const [za, zb] = node.inputZeroPoints;
+  const m = node.multipliers[0] as number;
+  const shift = node.shifts[0] as number;
+  const channels = node.shape.at(-1) as number;
+  const at = (x: Int32Array, which: 0 | 1, j: number) =>
+    x[node.broadcast === which ? j % channels : j] as number;
+  return () => {
+    for (let j = 0; j < y.length; j++)
+      y[j] = requantize((at(a, 0, j) - za) * (at(b, 1, j) - zb), m, shift, node);
+  };
 }
 
 export function zeroPadStep(

@@ -97,6 +97,29 @@ export interface IntegerGlobalAvgPool extends IntegerNodeBase, Requantized {
   inputZeroPoint: number;
 }
 
+/** Channel concatenation, each input rescaled onto the output's grid (one dyadic multiplier each). */
+export interface IntegerConcat extends IntegerNodeBase {
+  op: 'concat';
+  /** Channels contributed by each input, in order. */
+  channels: number[];
+  inputZeroPoints: number[];
+  multipliers: number[];
+  shifts: number[];
+  outputZeroPoint: number;
+  clampMin: number;
+  clampMax: number;
+}
+
+/**
+ * Elementwise product (x_a - z_a)(x_b - z_b) rescaled by one dyadic multiplier onto the output grid.
+ * `broadcast` names the input that is [1, 1, C] (a squeeze-excite gate) or null when shapes match.
+ */
+export interface IntegerMultiply extends IntegerNodeBase, Requantized {
+  op: 'multiply';
+  inputZeroPoints: [number, number];
+  broadcast: 0 | 1 | null;
+}
+
 export interface IntegerMaxPool extends IntegerNodeBase {
   op: 'maxPool';
   poolSize: [number, number];
@@ -133,6 +156,8 @@ export type IntegerNode =
   | IntegerConv
   | IntegerDense
   | IntegerAdd
+  | IntegerConcat
+  | IntegerMultiply
   | IntegerAvgPool
   | IntegerGlobalAvgPool
   | IntegerMaxPool
@@ -237,6 +262,10 @@ function elementwise(activation: Activation): ((x: number) => number) | null {
       return (x) => 1 / (1 + Math.exp(-x));
     case 'tanh':
       return Math.tanh;
+    case 'hard_sigmoid':
+      return (x) => Math.min(1, Math.max(0, 0.2 * x + 0.5));
+    case 'swish':
+      return (x) => x / (1 + Math.exp(-x));
     case 'softmax':
       return null;
   }
@@ -516,7 +545,7 @@ function convertNode(ctx: Context, node: GraphNode): IntegerNode {
       return {
         op: 'globalAvgPool',
         ...base,
-        shape: [c],
+        shape: node.keepDims ? [1, 1, c] : [c],
         grid,
         inputZeroPoint: input.zeroPoint,
         outputZeroPoint: grid.zeroPoint,
@@ -525,13 +554,57 @@ function convertNode(ctx: Context, node: GraphNode): IntegerNode {
       };
     }
     case 'flatten':
-    case 'identity': {
+    case 'identity':
+    case 'reshape': {
       const shape = inputShape(ctx, node);
       return {
-        op: node.op,
+        op: node.op === 'flatten' ? 'flatten' : 'identity',
         ...base,
-        shape: node.op === 'flatten' ? [product(shape)] : [...shape],
+        shape:
+          node.op === 'flatten' ? [product(shape)] : node.op === 'reshape' ? [...node.shape] : [...shape],
         grid: inputGrid(ctx, node),
+      };
+    }
+    case 'concat': {
+      const grid = requireOutputGrid(ctx, node);
+      const shapes = node.inputs.map((_, i) => inputShape(ctx, node, i));
+      const first = shapes[0] ?? [];
+      if (shapes.some((sh) => sh.slice(0, -1).join() !== first.slice(0, -1).join()))
+        throw new IntegerConversionError(`${node.name}: inputs differ in size other than channels`);
+      const inputs = node.inputs.map((_, i) => inputGrid(ctx, node, i));
+      const ds = inputs.map((g, i) => toDyadic(g.scale / grid.scale, `${node.name} input ${i} rescale`));
+      const channels = shapes.map((sh) => sh.at(-1) ?? 0);
+      return {
+        op: 'concat',
+        ...base,
+        shape: [...first.slice(0, -1), channels.reduce((a, b) => a + b, 0)],
+        grid,
+        channels,
+        inputZeroPoints: inputs.map((g) => g.zeroPoint),
+        ...dyadicLists(ds),
+        outputZeroPoint: grid.zeroPoint,
+        ...clampFor('linear', grid, node.name),
+      };
+    }
+    case 'multiply': {
+      const grid = requireOutputGrid(ctx, node);
+      const [a, b] = [0, 1].map((i) => inputShape(ctx, node, i)) as [number[], number[]];
+      const gate = (sh: number[], other: number[]) =>
+        sh.length === other.length && sh.slice(0, -1).every((d) => d === 1) && sh.at(-1) === other.at(-1);
+      const broadcast = a.join() === b.join() ? null : gate(b, a) ? 1 : gate(a, b) ? 0 : undefined;
+      if (broadcast === undefined)
+        throw new IntegerConversionError(`${node.name}: cannot multiply [${a}] by [${b}]`);
+      const [ga, gb] = [inputGrid(ctx, node, 0), inputGrid(ctx, node, 1)];
+      return {
+        op: 'multiply',
+        ...base,
+        shape: broadcast === 0 ? [...b] : [...a],
+        grid,
+        inputZeroPoints: [ga.zeroPoint, gb.zeroPoint],
+        broadcast,
+        outputZeroPoint: grid.zeroPoint,
+        ...dyadicLists([toDyadic((ga.scale * gb.scale) / grid.scale, `${node.name} product rescale`)]),
+        ...clampFor('linear', grid, node.name),
       };
     }
     case 'activation': {

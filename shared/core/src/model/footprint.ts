@@ -57,8 +57,18 @@ function outputShape(node: GraphNode, inputs: number[][]): { shape: number[]; ma
         ],
         macs: 0,
       };
-    case 'globalAvgPool':
-      return { shape: [(inputs[0] ?? [1]).at(-1) as number], macs: 0 };
+    case 'globalAvgPool': {
+      const channels = (inputs[0] ?? [1]).at(-1) as number;
+      return { shape: node.keepDims ? [1, 1, channels] : [channels], macs: 0 };
+    }
+    case 'concat': {
+      const channels = inputs.reduce((sum, s) => sum + (s.at(-1) ?? 0), 0);
+      return { shape: [...(inputs[0] ?? [1]).slice(0, -1), channels], macs: 0 };
+    }
+    case 'multiply':
+      return { shape: inputs[0] ?? [1], macs: size(inputs[0] ?? [1]) };
+    case 'reshape':
+      return { shape: node.shape, macs: 0 };
     case 'flatten':
       return { shape: [size(inputs[0] ?? [1])], macs: 0 };
     default:

@@ -54,6 +54,11 @@ export function applyActivation(x: tf.Tensor, activation: Activation): tf.Tensor
       return tf.sigmoid(x);
     case 'tanh':
       return tf.tanh(x);
+    case 'hard_sigmoid':
+      // Keras 2's and TF.js's definition (Keras 3 uses relu6(x + 3) / 6).
+      return tf.tidy(() => tf.clipByValue(tf.add(tf.mul(x, 0.2), 0.5), 0, 1));
+    case 'swish':
+      return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
   }
 }
 
@@ -222,7 +227,13 @@ export class GraphRunner {
       case 'avgPool':
         return tf.avgPool(x as tf.Tensor4D, node.poolSize, node.strides, node.padding);
       case 'globalAvgPool':
-        return tf.mean(x, [1, 2]);
+        return tf.mean(x, [1, 2], node.keepDims === true);
+      case 'concat':
+        return tf.concat(args, -1);
+      case 'multiply':
+        return tf.mul(x, args[1] as tf.Tensor);
+      case 'reshape':
+        return x.reshape([x.shape[0] as number, ...node.shape]);
       case 'flatten':
         return x.reshape([x.shape[0] as number, -1]);
     }

@@ -4,7 +4,15 @@
  * never on tfjs-layers objects, so that hooks and rewrites stay explicit.
  */
 
-export type Activation = 'linear' | 'relu' | 'relu6' | 'softmax' | 'sigmoid' | 'tanh';
+export type Activation =
+  | 'linear'
+  | 'relu'
+  | 'relu6'
+  | 'softmax'
+  | 'sigmoid'
+  | 'tanh'
+  | 'hard_sigmoid'
+  | 'swish';
 
 export type Padding = 'same' | 'valid';
 
@@ -87,6 +95,24 @@ export interface PoolNode extends NodeBase {
 
 export interface GlobalAvgPoolNode extends NodeBase {
   op: 'globalAvgPool';
+  /** Output [1, 1, C] instead of [C] (Keras keepdims, as squeeze-excite blocks use). */
+  keepDims?: boolean;
+}
+
+export interface ConcatNode extends NodeBase {
+  /** Along channels (the last axis). */
+  op: 'concat';
+}
+
+export interface MultiplyNode extends NodeBase {
+  /** Elementwise product of two inputs; a [1, 1, C] input broadcasts over height and width. */
+  op: 'multiply';
+}
+
+export interface ReshapeNode extends NodeBase {
+  /** Row-major data unchanged; target shape without the batch. */
+  op: 'reshape';
+  shape: number[];
 }
 
 export interface FlattenNode extends NodeBase {
@@ -109,6 +135,9 @@ export type GraphNode =
   | ZeroPadNode
   | PoolNode
   | GlobalAvgPoolNode
+  | ConcatNode
+  | MultiplyNode
+  | ReshapeNode
   | FlattenNode
   | IdentityNode;
 

@@ -23,9 +23,27 @@ export const SUPPORTED_LAYERS = [
   'Flatten',
   'Dense',
   'Dropout',
+  'Concatenate',
+  'SeparableConv2D',
+  'Multiply',
+  'Reshape',
 ] as const;
 
-const ACTIVATIONS: ReadonlySet<string> = new Set(['linear', 'relu', 'relu6', 'softmax', 'sigmoid', 'tanh']);
+/** Keras activation names dfq reads, to its own (silu is Keras 3's name for swish). */
+const ACTIVATIONS: Readonly<Record<string, Activation>> = {
+  linear: 'linear',
+  relu: 'relu',
+  relu6: 'relu6',
+  softmax: 'softmax',
+  sigmoid: 'sigmoid',
+  tanh: 'tanh',
+  hard_sigmoid: 'hard_sigmoid',
+  swish: 'swish',
+  silu: 'swish',
+};
+
+/** Activations a conv or dense layer keeps fused; any other becomes a layer of its own after it. */
+const FUSED: ReadonlySet<Activation> = new Set(['linear', 'relu', 'relu6', 'softmax']);
 
 /** Why a layer cannot be converted, phrased for the user; undefined when it can. */
 export function unsupportedReason(layer: KerasLayerJson): string | undefined {
@@ -33,8 +51,8 @@ export function unsupportedReason(layer: KerasLayerJson): string | undefined {
   if (!(SUPPORTED_LAYERS as readonly string[]).includes(cls)) return `layer type ${cls} is not supported`;
   const c = layer.config;
   const act = c.activation;
-  if (act !== undefined && (typeof act !== 'string' || !ACTIVATIONS.has(act))) {
-    return `activation ${JSON.stringify(act)} is not supported (supported: ${[...ACTIVATIONS].join(', ')})`;
+  if (act !== undefined && (typeof act !== 'string' || !(act in ACTIVATIONS))) {
+    return `activation ${JSON.stringify(act)} is not supported (supported: ${Object.keys(ACTIVATIONS).join(', ')})`;
   }
   if (c.data_format !== undefined && c.data_format !== 'channels_last')
     return 'only channels_last is supported';
@@ -43,6 +61,10 @@ export function unsupportedReason(layer: KerasLayerJson): string | undefined {
     if (axis !== -1 && axis !== 3 && axis !== 1)
       return `BatchNormalization over axis ${String(axis)} is not supported`;
   }
+  if (cls === 'Concatenate' && c.axis !== undefined && c.axis !== -1 && c.axis !== 3)
+    return `concatenation along axis ${String(c.axis)} is not supported (only channels, axis -1)`;
+  if (cls === 'SeparableConv2D' && c.depth_multiplier !== undefined && c.depth_multiplier !== 1)
+    return 'SeparableConv2D with depth_multiplier other than 1 is not supported';
   if (cls === 'ReLU') {
     if (c.negative_slope !== undefined && c.negative_slope !== 0)
       return 'ReLU with negative_slope is not supported';
@@ -67,7 +89,7 @@ function padding(value: unknown): Padding {
 }
 
 function activation(value: unknown): Activation {
-  return (typeof value === 'string' ? value : 'linear') as Activation;
+  return typeof value === 'string' ? (ACTIVATIONS[value] ?? 'linear') : 'linear';
 }
 
 function zeroPadding(value: unknown): [[number, number], [number, number]] {
@@ -89,10 +111,59 @@ function zeroPadding(value: unknown): [[number, number], [number, number]] {
 }
 
 /**
- * Converts one supported Keras layer into a graph node. `weight(suffix)` returns the layer's
- * weight named `<layer>/<suffix>`; `require` throws a ModelLoadError naming layer and weight.
+ * Converts one supported Keras layer into graph nodes, the last of which carries the layer's name:
+ * usually one; a SeparableConv2D becomes its depthwise and pointwise convolutions, and a conv or
+ * dense layer with an activation other than ReLU becomes the layer then the activation (so that
+ * its output is quantized before the activation, as the integer model computes it).
+ * `weight(suffix)` returns the layer's weight named `<layer>/<suffix>`; `require` throws a
+ * ModelLoadError naming layer and weight.
  */
-export function toGraphNode(
+export function toGraphNodes(
+  layer: KerasLayerJson,
+  name: string,
+  inputs: string[],
+  require: (suffix: string) => WeightTensor,
+  optional: WeightLookup,
+): GraphNode[] {
+  const c = layer.config;
+  if (layer.class_name === 'SeparableConv2D') {
+    const depthwise = `${name}_depthwise`;
+    const pointwise = toGraphNode(
+      {
+        ...layer,
+        class_name: 'Conv2D',
+        config: { ...c, kernel_size: 1, strides: 1, padding: 'valid', dilation_rate: 1 },
+      },
+      name,
+      [depthwise],
+      (suffix) => require(suffix === 'kernel' ? 'pointwise_kernel' : suffix),
+      optional,
+    );
+    const first: GraphNode = {
+      op: 'depthwiseConv2d',
+      name: depthwise,
+      inputs,
+      kernel: require('depthwise_kernel'),
+      strides: pair(c.strides, 1),
+      padding: padding(c.padding),
+      dilations: pair(c.dilation_rate, 1),
+      activation: 'linear',
+    };
+    return [first, ...splitActivation(pointwise)];
+  }
+  return splitActivation(toGraphNode(layer, name, inputs, require, optional));
+}
+
+function splitActivation(node: GraphNode): GraphNode[] {
+  if (!('kernel' in node) || FUSED.has(node.activation)) return [node];
+  const preactivation = `${node.name}_preactivation`;
+  return [
+    { ...node, name: preactivation, activation: 'linear' },
+    { op: 'activation', name: node.name, inputs: [preactivation], activation: node.activation },
+  ];
+}
+
+function toGraphNode(
   layer: KerasLayerJson,
   name: string,
   inputs: string[],
@@ -172,7 +243,13 @@ export function toGraphNode(
       };
     }
     case 'GlobalAveragePooling2D':
-      return { op: 'globalAvgPool', name, inputs };
+      return { op: 'globalAvgPool', name, inputs, ...(c.keepdims === true ? { keepDims: true } : {}) };
+    case 'Concatenate':
+      return { op: 'concat', name, inputs };
+    case 'Multiply':
+      return { op: 'multiply', name, inputs };
+    case 'Reshape':
+      return { op: 'reshape', name, inputs, shape: (c.target_shape as number[]).map(Number) };
     case 'Flatten':
       return { op: 'flatten', name, inputs };
     case 'Dropout':

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { SYNTHESIS_METHODS } from '@dfq/contract';
 import { loadOnnxModel } from '../onnx/load-onnx.js';
 import type { GraphNode, InputNormalization, ModelGraph, WeightTensor } from './graph.js';
-import { type KerasLayerJson, SUPPORTED_LAYERS, toGraphNode, unsupportedReason } from './keras-layer.js';
+import { type KerasLayerJson, SUPPORTED_LAYERS, toGraphNodes, unsupportedReason } from './keras-layer.js';
 import { ModelLoadError } from './model-load-error.js';
 
 interface WeightSpec {
@@ -316,7 +316,7 @@ export async function loadModel(modelPath: string, options: LoadModelOptions = {
     } else {
       inputs = inboundNames(layer);
     }
-    nodes.push(toGraphNode(layer, name, inputs, require, (suffix) => lookup(name, suffix)));
+    nodes.push(...toGraphNodes(layer, name, inputs, require, (suffix) => lookup(name, suffix)));
     previous = name;
   }
 

@@ -100,7 +100,14 @@ function layerFor(node: GraphNode): { class_name: string; config: Record<string,
         },
       };
     case 'globalAvgPool':
+      // TF.js has no keepdims: a kept [1, 1, C] is written as a Reshape after the pool (below).
       return { class_name: 'GlobalAveragePooling2D', config: { data_format: 'channels_last' } };
+    case 'concat':
+      return { class_name: 'Concatenate', config: { axis: -1 } };
+    case 'multiply':
+      return { class_name: 'Multiply', config: {} };
+    case 'reshape':
+      return { class_name: 'Reshape', config: { target_shape: node.shape } };
     case 'flatten':
       return { class_name: 'Flatten', config: {} };
     case 'identity':
@@ -232,6 +239,16 @@ export async function saveLayersModel(
         inbound_nodes: [[[node.name, 0, 0, {}]]],
       });
       outputOf.set(node.name, act);
+    }
+    if (node.op === 'globalAvgPool' && node.keepDims) {
+      const kept = `${node.name}_keepdims`;
+      layers.push({
+        class_name: 'Reshape',
+        name: kept,
+        config: { name: kept, trainable: false, target_shape: [1, 1, -1] },
+        inbound_nodes: [[[node.name, 0, 0, {}]]],
+      });
+      outputOf.set(node.name, kept);
     }
   }
   const total = chunks.reduce((a, c) => a + c.length, 0);

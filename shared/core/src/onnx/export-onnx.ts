@@ -172,6 +172,13 @@ function activationNode(b: GraphBuilder, activation: Activation, x: string, base
       );
     case 'sigmoid':
       return b.node('Sigmoid', [x], `${base}_sigmoid`);
+    case 'hard_sigmoid':
+      return b.node('HardSigmoid', [x], `${base}_hard_sigmoid`, [
+        { name: 'alpha', type: onnx.AttributeProto.AttributeType.FLOAT, f: 0.2 },
+        { name: 'beta', type: onnx.AttributeProto.AttributeType.FLOAT, f: 0.5 },
+      ]);
+    case 'swish':
+      return b.node('Mul', [x, b.node('Sigmoid', [x], `${base}_gate`)], `${base}_swish`);
     case 'tanh':
       return b.node('Tanh', [x], `${base}_tanh`);
     case 'softmax':
@@ -195,6 +202,8 @@ export function exportOnnx(
   const input = inputNode(graph);
   const [h = 1, w = 1, c = 1] = input.shape;
   const inputName = b.name('input');
+  // Reserved before any node takes it: a layer may itself be called 'logits'.
+  const outputName = b.name('logits');
   const inputShape = options.inputLayout === 'nchw' ? [-1, c, h, w] : [-1, h, w, c];
 
   const read = (name: string): string => {
@@ -339,7 +348,32 @@ export function exportOnnx(
           ],
         );
         break;
+      case 'concat':
+        y = b.node('Concat', node.inputs.map(read), node.name, [int('axis', 1)]);
+        break;
+      case 'multiply':
+        // A [1, 1, C] gate is [N, C, 1, 1] here, which ONNX broadcasts over height and width.
+        y = b.node('Mul', node.inputs.map(read), node.name);
+        break;
+      case 'reshape': {
+        // dfq reshapes row-major NHWC data: go to NHWC, reshape, and back to NCHW for a 3-d result.
+        const source = shapes.get(node.inputs[0] ?? '') ?? [];
+        let x = read(node.inputs[0] ?? '');
+        if (source.length === 3)
+          x = b.node('Transpose', [x], `${node.name}_nhwc`, [ints('perm', [0, 2, 3, 1])]);
+        x = b.node(
+          'Reshape',
+          [x, b.int64(`${node.name}_shape`, [node.shape.length + 1], [-1, ...node.shape])],
+          `${node.name}_flat`,
+        );
+        y = node.shape.length === 3 ? b.node('Transpose', [x], node.name, [ints('perm', [0, 3, 1, 2])]) : x;
+        break;
+      }
       case 'globalAvgPool':
+        if (node.keepDims) {
+          y = b.node('GlobalAveragePool', [read(node.inputs[0] ?? '')], node.name);
+          break;
+        }
         // dfq's global pool drops the 1x1 spatial axes, as Keras's does.
         y = b.node(
           'Flatten',
@@ -387,7 +421,6 @@ export function exportOnnx(
     tensorOf.set(node.name, y);
   }
 
-  const outputName = 'logits';
   const last = read(graph.outputName);
   b.nodes.push({ opType: 'Identity', input: [last], output: [outputName], name: outputName });
   const outShape = shapes.get(graph.outputName) ?? [];

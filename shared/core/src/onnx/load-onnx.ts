@@ -27,6 +27,9 @@ export const ONNX_OPERATORS = [
   'Relu',
   'Clip',
   'Sigmoid',
+  'HardSigmoid',
+  'Mul',
+  'Concat',
   'Softmax',
   'Add',
   'MaxPool',
@@ -45,10 +48,7 @@ export const ONNX_OPERATORS = [
 /** Operators of the CNN set that dfq's graph cannot hold yet (they come with Keras-layer coverage). */
 const NOT_YET: Record<string, string> = {
   LeakyRelu: 'LeakyRelu is not in dfq’s graph yet',
-  HardSigmoid: 'HardSigmoid is not in dfq’s graph yet',
   HardSwish: 'HardSwish is not in dfq’s graph yet',
-  Mul: 'elementwise Mul (squeeze-excite) is not in dfq’s graph yet',
-  Concat: 'Concat is not in dfq’s graph yet',
 };
 
 const REEXPORT =
@@ -60,8 +60,6 @@ interface Value {
   shape: number[];
   /** Set on a flattened feature map: the [H, W, C] whose CHW order ONNX's dense rows follow. */
   flattenedFrom?: [number, number, number];
-  /** Set on a global average pool's output: ONNX keeps it as [C, 1, 1], dfq as [C]. */
-  pooled?: boolean;
 }
 
 interface Constant {
@@ -267,6 +265,42 @@ export async function loadOnnxModel(path: string, options: LoadModelOptions = {}
         add(node, out, { shape: v.shape });
         break;
       }
+      case 'Concat': {
+        const inputs = (n.input ?? []).map((_, i) => computed(n, i));
+        const axis = intAttr(n, 'axis', 1);
+        if ((axis !== 1 && axis !== -3) || inputs.some((v) => v.shape.length !== 3))
+          fail(n, 'only concatenation of feature maps along channels (axis 1) is supported');
+        const [ch = 0, cw = 0] = inputs[0]?.shape ?? [];
+        const channels = inputs.reduce((sum, v) => sum + (v.shape[2] ?? 0), 0);
+        add({ op: 'concat', name: name(), inputs: inputs.map((v) => v.node) }, out, {
+          shape: [ch, cw, channels],
+        });
+        break;
+      }
+      case 'Mul': {
+        const [a, b] = [computed(n, 0), computed(n, 1)];
+        const gate = (g: Value, x: Value) =>
+          g.shape.length === 3 && g.shape[0] === 1 && g.shape[1] === 1 && g.shape[2] === x.shape[2];
+        const same = a.shape.join() === b.shape.join();
+        if (!same && !gate(a, b) && !gate(b, a))
+          fail(n, `only equal shapes or a [C, 1, 1] gate multiply ([${a.shape}] × [${b.shape}])`);
+        add({ op: 'multiply', name: name(), inputs: [a.node, b.node] }, out, {
+          shape: !same && gate(a, b) ? b.shape : a.shape,
+        });
+        break;
+      }
+      case 'HardSigmoid': {
+        const v = computed(n);
+        if (
+          Math.abs(floatAttr(n, 'alpha', 0.2) - 0.2) > 1e-6 ||
+          Math.abs(floatAttr(n, 'beta', 0.5) - 0.5) > 1e-6
+        )
+          fail(n, 'only HardSigmoid(alpha=0.2, beta=0.5) (Keras 2 / TF.js) is supported');
+        add({ op: 'activation', name: name(), inputs: [v.node], activation: 'hard_sigmoid' }, out, {
+          shape: v.shape,
+        });
+        break;
+      }
       case 'Relu':
       case 'Sigmoid':
       case 'Softmax':
@@ -360,10 +394,10 @@ export async function loadOnnxModel(path: string, options: LoadModelOptions = {}
         break;
       }
       case 'GlobalAveragePool': {
+        // ONNX keeps [C, 1, 1]: so does dfq (keepDims), for a gate multiply or a 1x1 conv after it.
         const v = computed(n);
-        add({ op: 'globalAvgPool', name: name(), inputs: [v.node] }, out, {
-          shape: [v.shape[2] ?? 0],
-          pooled: true,
+        add({ op: 'globalAvgPool', name: name(), inputs: [v.node], keepDims: true }, out, {
+          shape: [1, 1, v.shape[2] ?? 0],
         });
         break;
       }
@@ -378,7 +412,7 @@ export async function loadOnnxModel(path: string, options: LoadModelOptions = {}
           const flat = target.length === 2 && (target[1] === -1 || target[1] === size);
           if (!flat) fail(n, `only a reshape to [batch, features] is supported, not [${Array.from(target)}]`);
         }
-        if (v.pooled || v.shape.length === 1) {
+        if (v.shape.length === 1) {
           values.set(out, { node: v.node, shape: v.shape });
           break;
         }
