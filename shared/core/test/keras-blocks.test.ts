@@ -8,6 +8,7 @@ import { calibrate } from '../src/calibration/calibrate.js';
 import { quantizeNormalized } from '../src/integer/input-quantizer.js';
 import { runInteger } from '../src/integer/integer-executor.js';
 import { integerInput, toIntegerModel } from '../src/integer/integer-model.js';
+import { foldBatchNorm } from '../src/model/fold-batchnorm.js';
 import type { Activation, GraphNode, ModelGraph, WeightTensor } from '../src/model/graph.js';
 import { GraphRunner } from '../src/model/graph-runner.js';
 import { loadModel } from '../src/model/load-model.js';
@@ -107,6 +108,14 @@ function top1(logits: tf.Tensor): Int32Array {
   return out;
 }
 
+function argmaxRows(logits: ArrayLike<number>, rows: number): number[] {
+  const classes = logits.length / rows;
+  return Array.from({ length: rows }, (_, i) => {
+    const row = Array.from({ length: classes }, (_, k) => logits[i * classes + k] as number);
+    return row.indexOf(Math.max(...row));
+  });
+}
+
 function agreement(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let same = 0;
   for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++;
@@ -148,6 +157,85 @@ describe('Keras-application blocks', () => {
     expect(diff).toBeLessThan(1e-4);
   });
 
+  it('read LeakyReLU, PReLU, Rescaling, Cropping2D, UpSampling2D, gelu, GlobalMaxPooling2D and BatchNorm after Dense as stock TF.js does, and run them integer-only', async () => {
+    const { KerasGraph } = await import('../../../scripts/fixtures/keras-graph.mjs');
+    const g = new KerasGraph('keras_more', 6);
+    let x = g.input(16, 3);
+    x = g.layer('Rescaling', 'rescale', { scale: 2, offset: -1 }, [x]);
+    x = g.layer('LeakyReLU', 'leaky', { alpha: 0.1 }, [g.bn('c1_bn', g.conv('c1', x, 8, 3, 1, 3), 8)]);
+    x = g.layer(
+      'Cropping2D',
+      'crop',
+      {
+        cropping: [
+          [1, 1],
+          [2, 0],
+        ],
+        data_format: 'channels_last',
+      },
+      [x],
+    );
+    x = g.layer(
+      'UpSampling2D',
+      'up',
+      { size: [2, 2], interpolation: 'nearest', data_format: 'channels_last' },
+      [x],
+    );
+    x = g.layer('PReLU', 'prelu', { shared_axes: [1, 2] }, [g.bn('c2_bn', g.conv('c2', x, 8, 3, 2, 8), 8)]);
+    g.weight('prelu/alpha', [1, 1, 8], (_: number, i: number) => 0.05 * (i - 3));
+    x = g.activation('gelu', x, 'gelu');
+    x = g.layer('GlobalMaxPooling2D', 'maxpool', { data_format: 'channels_last' }, [x]);
+    x = g.bn('logits_bn', g.dense('logits', x, 6, 8), 6);
+    // A BatchNorm after Dense normalizes the last axis of a rank-2 tensor.
+    g.layers.at(-1).config.axis = -1;
+    const path = g.write(await mkdtemp(join(tmpdir(), 'dfq-keras-')), x, 'test');
+    const { graph } = await loadModel(path);
+    const stock = await loadStockLayersModel(path);
+    const runner = new GraphRunner(graph);
+    const pixels = tf.randomUniform([64, 16, 16, 3], 0, 1, 'float32', 2);
+    const [a, b] = [stock.predict(pixels) as tf.Tensor, runner.predict(pixels)];
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] as number);
+    const fp32 = top1(b);
+    tf.dispose([a, b]);
+    stock.dispose();
+    runner.dispose();
+    expect(diff).toBeLessThan(1e-4);
+
+    // The folded graph quantized at W8A8; lookups, crop and upsample on the integer grid.
+    const folded = foldBatchNorm(graph).graph;
+    const plan = planQuantization(folded, { weightBits: 8, activationBits: 8, firstLastBits: 8 });
+    const profile = calibrate(
+      new GraphRunner(folded),
+      pixels as tf.Tensor4D,
+      plan.activationBits.keys(),
+      (n) => ({
+        bits: plan.activationBits.get(n) as number,
+      }),
+    );
+    const quantized = quantizeModel(folded, plan, new Map(Object.entries(profile.ranges)));
+    const fqRunner = new GraphRunner(quantized.graph);
+    const fake = top1(fqRunner.predict(pixels, activationFakeQuant(quantized)));
+    fqRunner.dispose();
+    expect(agreement(fake, fp32)).toBeGreaterThanOrEqual(0.9);
+    const integer = toIntegerModel(quantized);
+    expect(integer.nodes.map((n) => n.op)).toEqual(
+      expect.arrayContaining(['crop', 'upsample', 'globalMaxPool', 'lookup']),
+    );
+    const { logits } = runInteger(
+      integer,
+      quantizeNormalized(pixels.dataSync() as Float32Array, integerInput(integer).grid),
+      64,
+    );
+    expect(agreement(argmaxRows(logits, 64), fake)).toBeGreaterThanOrEqual(0.98);
+    const bytes = exportOnnx(quantized.graph, { inputLayout: 'nhwc', producer: 'test' }, quantized).bytes;
+    const data = pixels.dataSync() as Float32Array;
+    const ort = await runOnnxTop1(bytes, (from, to) => data.subarray(from * 768, to * 768), 64, [16, 16, 3], {
+      inputLayout: 'nhwc',
+    });
+    expect(agreement(ort.predictions, fake)).toBeGreaterThanOrEqual(0.98);
+    pixels.dispose();
+  });
+
   it('compute in float what stock TF.js computes, through dfq’s own model.json', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dfq-blocks-'));
     const path = await saveLayersModel(GRAPH, dir);
@@ -178,12 +266,7 @@ describe('Keras-application blocks', () => {
     expect(integer.nodes.map((n) => n.op)).toEqual(expect.arrayContaining(['concat', 'multiply', 'lookup']));
     const q = quantizeNormalized(images.dataSync() as Float32Array, integerInput(integer).grid);
     const { logits } = runInteger(integer, q, N);
-    const classes = logits.length / N;
-    const integerTop1 = Array.from({ length: N }, (_, i) => {
-      const row = Array.from(logits.subarray(i * classes, (i + 1) * classes));
-      return row.indexOf(Math.max(...row));
-    });
-    expect(agreement(integerTop1, fake)).toBeGreaterThanOrEqual(0.99);
+    expect(agreement(argmaxRows(logits, N), fake)).toBeGreaterThanOrEqual(0.99);
 
     const bytes = exportOnnx(quantized.graph, { inputLayout: 'nhwc', producer: 'test' }, quantized).bytes;
     const data = images.dataSync() as Float32Array;

@@ -151,7 +151,7 @@ describe('ONNX import', () => {
     const bytes = handBuilt(
       [1, 1, 4, 4],
       [
-        { opType: 'LeakyRelu', input: ['x'], output: ['a'], name: 'act1' },
+        { opType: 'LRN', input: ['x'], output: ['a'], name: 'act1' },
         { opType: 'Transpose', input: ['a'], output: ['b'], name: 'perm' },
       ],
       {},
@@ -159,7 +159,7 @@ describe('ONNX import', () => {
     );
     const error = await loadOnnxModel(await written(bytes)).catch((e) => e);
     expect(error).toBeInstanceOf(ModelLoadError);
-    expect(error.message).toMatch(/act1 \(LeakyRelu\)/);
+    expect(error.message).toMatch(/act1 \(LRN\)/);
     expect(error.message).toMatch(/perm \(Transpose\)/);
     const garbage = await loadOnnxModel(await written(new Uint8Array([0xff, 0xff, 0xff, 0x07, 1, 2]))).catch(
       (e) => e,

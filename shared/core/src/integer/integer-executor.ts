@@ -2,10 +2,13 @@ import {
   addStep,
   avgPoolStep,
   concatStep,
+  cropStep,
   globalAvgPoolStep,
+  globalMaxPoolStep,
   lookupStep,
   maxPoolStep,
   multiplyStep,
+  upsampleStep,
   zeroPadStep,
 } from './integer-kernels.js';
 import {
@@ -107,6 +110,15 @@ function compile(model: IntegerModel): Compiled {
             y,
           ),
         );
+        break;
+      case 'globalMaxPool':
+        steps.push(globalMaxPoolStep(node, read(node), y));
+        break;
+      case 'crop':
+        steps.push(cropStep(node, inShape, read(node), y));
+        break;
+      case 'upsample':
+        steps.push(upsampleStep(node, inShape, read(node), y));
         break;
       case 'zeroPad':
         steps.push(zeroPadStep(node, inShape, read(node), y));

@@ -2,10 +2,13 @@ import type {
   IntegerAdd,
   IntegerAvgPool,
   IntegerConcat,
+  IntegerCrop,
   IntegerGlobalAvgPool,
+  IntegerGlobalMaxPool,
   IntegerLookup,
   IntegerMaxPool,
   IntegerMultiply,
+  IntegerUpsample,
   IntegerZeroPad,
 } from './integer-model.js';
 import type { Step } from './weighted-kernels.js';
@@ -108,6 +111,47 @@ export function multiplyStep(node: IntegerMultiply, xs: Int32Array[], y: Int32Ar
   return () => {
     for (let j = 0; j < y.length; j++)
       y[j] = requantize((at(a, 0, j) - za) * (at(b, 1, j) - zb), m, shift, node);
+  };
+}
+
+export function globalMaxPoolStep(_node: IntegerGlobalMaxPool, x: Int32Array, y: Int32Array): Step {
+  const c = y.length;
+  return () => {
+    y.fill(-2147483648);
+    for (let j = 0; j < x.length; j++) {
+      const k = j % c;
+      if ((x[j] as number) > (y[k] as number)) y[k] = x[j] as number;
+    }
+  };
+}
+
+export function cropStep(node: IntegerCrop, inShape: readonly number[], x: Int32Array, y: Int32Array): Step {
+  const [, w, c] = inShape as [number, number, number];
+  const [oh, ow] = node.shape as [number, number, number];
+  const [[top], [left]] = node.cropping;
+  return () => {
+    for (let row = 0; row < oh; row++) {
+      const from = ((row + top) * w + left) * c;
+      y.set(x.subarray(from, from + ow * c), row * ow * c);
+    }
+  };
+}
+
+export function upsampleStep(
+  node: IntegerUpsample,
+  inShape: readonly number[],
+  x: Int32Array,
+  y: Int32Array,
+): Step {
+  const [, w, c] = inShape as [number, number, number];
+  const [oh, ow] = node.shape as [number, number, number];
+  const [sh, sw] = node.size;
+  return () => {
+    for (let row = 0; row < oh; row++)
+      for (let col = 0; col < ow; col++) {
+        const from = (Math.floor(row / sh) * w + Math.floor(col / sw)) * c;
+        y.set(x.subarray(from, from + c), (row * ow + col) * c);
+      }
   };
 }
 

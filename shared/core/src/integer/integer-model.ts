@@ -120,6 +120,21 @@ export interface IntegerMultiply extends IntegerNodeBase, Requantized {
   broadcast: 0 | 1 | null;
 }
 
+/** Ops that move values without changing them: the input's grid is the output's. */
+export interface IntegerGlobalMaxPool extends IntegerNodeBase {
+  op: 'globalMaxPool';
+}
+
+export interface IntegerCrop extends IntegerNodeBase {
+  op: 'crop';
+  cropping: [[number, number], [number, number]];
+}
+
+export interface IntegerUpsample extends IntegerNodeBase {
+  op: 'upsample';
+  size: [number, number];
+}
+
 export interface IntegerMaxPool extends IntegerNodeBase {
   op: 'maxPool';
   poolSize: [number, number];
@@ -158,6 +173,9 @@ export type IntegerNode =
   | IntegerAdd
   | IntegerConcat
   | IntegerMultiply
+  | IntegerGlobalMaxPool
+  | IntegerCrop
+  | IntegerUpsample
   | IntegerAvgPool
   | IntegerGlobalAvgPool
   | IntegerMaxPool
@@ -266,9 +284,22 @@ function elementwise(activation: Activation): ((x: number) => number) | null {
       return (x) => Math.min(1, Math.max(0, 0.2 * x + 0.5));
     case 'swish':
       return (x) => x / (1 + Math.exp(-x));
+    case 'hard_swish':
+      return (x) => (x * Math.min(6, Math.max(0, x + 3))) / 6;
+    case 'gelu':
+      return (x) => 0.5 * x * (1 + erf(x / Math.SQRT2));
     case 'softmax':
       return null;
   }
+}
+
+/** erf to ~1e-7 (Abramowitz and Stegun 7.1.26), enough for an 8-bit table. */
+function erf(x: number): number {
+  const t = 1 / (1 + 0.3275911 * Math.abs(x));
+  const poly =
+    t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const y = 1 - poly * Math.exp(-x * x);
+  return x < 0 ? -y : y;
 }
 
 /** Table of q_out = quantize(f(c, dequantize(q_in))) for every input level and channel. */
@@ -639,6 +670,63 @@ function convertNode(ctx: Context, node: GraphNode): IntegerNode {
         channels: 1,
         inputLevels: 2 ** (input.bits as number),
         table,
+      };
+    }
+    case 'leakyRelu':
+    case 'channelAffine': {
+      const input = inputGrid(ctx, node);
+      const grid = requireOutputGrid(ctx, node);
+      const at = (t: Float32Array, c: number) => (t.length === 1 ? (t[0] as number) : (t[c] as number));
+      const channels = node.op === 'leakyRelu' ? node.alpha.data.length : node.scale.data.length;
+      const table = lookupTable(channels, input, grid, (c, x) =>
+        node.op === 'leakyRelu'
+          ? x > 0
+            ? x
+            : at(node.alpha.data, c) * x
+          : x * at(node.scale.data, c) + at(node.offset.data, c),
+      );
+      return {
+        op: 'lookup',
+        ...base,
+        shape: [...inputShape(ctx, node)],
+        grid,
+        source: 'activation',
+        channels,
+        inputLevels: 2 ** (input.bits as number),
+        table,
+      };
+    }
+    case 'globalMaxPool': {
+      const c = inputShape(ctx, node).at(-1) as number;
+      return {
+        op: 'globalMaxPool',
+        ...base,
+        shape: node.keepDims ? [1, 1, c] : [c],
+        grid: inputGrid(ctx, node),
+      };
+    }
+    case 'crop': {
+      const [h, w, c] = inputShape(ctx, node) as [number, number, number];
+      const [[t, b], [l, r]] = node.cropping;
+      return {
+        op: 'crop',
+        ...base,
+        shape: [h - t - b, w - l - r, c],
+        grid: inputGrid(ctx, node),
+        cropping: [
+          [t, b],
+          [l, r],
+        ],
+      };
+    }
+    case 'upsample': {
+      const [h, w, c] = inputShape(ctx, node) as [number, number, number];
+      return {
+        op: 'upsample',
+        ...base,
+        shape: [h * node.size[0], w * node.size[1], c],
+        grid: inputGrid(ctx, node),
+        size: [...node.size] as [number, number],
       };
     }
     case 'batchNorm': {

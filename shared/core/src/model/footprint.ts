@@ -69,6 +69,16 @@ function outputShape(node: GraphNode, inputs: number[][]): { shape: number[]; ma
       return { shape: inputs[0] ?? [1], macs: size(inputs[0] ?? [1]) };
     case 'reshape':
       return { shape: node.shape, macs: 0 };
+    case 'globalMaxPool': {
+      const channels = (inputs[0] ?? [1]).at(-1) as number;
+      return { shape: node.keepDims ? [1, 1, channels] : [channels], macs: 0 };
+    }
+    case 'crop': {
+      const [[t, b], [l, r]] = node.cropping;
+      return { shape: [h - t - b, w - l - r, c], macs: 0 };
+    }
+    case 'upsample':
+      return { shape: [h * node.size[0], w * node.size[1], c], macs: 0 };
     case 'flatten':
       return { shape: [size(inputs[0] ?? [1])], macs: 0 };
     default:

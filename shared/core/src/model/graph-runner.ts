@@ -59,6 +59,11 @@ export function applyActivation(x: tf.Tensor, activation: Activation): tf.Tensor
       return tf.tidy(() => tf.clipByValue(tf.add(tf.mul(x, 0.2), 0.5), 0, 1));
     case 'swish':
       return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
+    case 'hard_swish':
+      return tf.tidy(() => tf.mul(x, tf.div(tf.relu6(tf.add(x, 3)), 6)));
+    case 'gelu':
+      // The exact (erf) form, as Keras's and TF.js's default.
+      return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.div(x, Math.SQRT2)))));
   }
 }
 
@@ -234,6 +239,22 @@ export class GraphRunner {
         return tf.mul(x, args[1] as tf.Tensor);
       case 'reshape':
         return x.reshape([x.shape[0] as number, ...node.shape]);
+      case 'leakyRelu':
+        return tf.prelu(x, this.w(node.alpha));
+      case 'channelAffine':
+        // One value (Rescaling) or one per channel (Normalization): broadcast either way.
+        return tf.tidy(() => tf.add(tf.mul(x, this.w(node.scale)), this.w(node.offset)));
+      case 'globalMaxPool':
+        return tf.max(x, [1, 2], node.keepDims === true);
+      case 'crop': {
+        const [[t, b], [l, r]] = node.cropping;
+        const [, h = 0, w = 0] = x.shape;
+        return tf.slice(x, [0, t, l, 0], [-1, h - t - b, w - l - r, -1]);
+      }
+      case 'upsample': {
+        const [, h = 0, w = 0] = x.shape;
+        return tf.image.resizeNearestNeighbor(x as tf.Tensor4D, [h * node.size[0], w * node.size[1]]);
+      }
       case 'flatten':
         return x.reshape([x.shape[0] as number, -1]);
     }

@@ -12,7 +12,9 @@ export type Activation =
   | 'sigmoid'
   | 'tanh'
   | 'hard_sigmoid'
-  | 'swish';
+  | 'swish'
+  | 'hard_swish'
+  | 'gelu';
 
 export type Padding = 'same' | 'valid';
 
@@ -109,6 +111,36 @@ export interface MultiplyNode extends NodeBase {
   op: 'multiply';
 }
 
+/** max(x, alpha·x) with one alpha (LeakyReLU) or one per channel (PReLU). */
+export interface LeakyReluNode extends NodeBase {
+  op: 'leakyRelu';
+  alpha: WeightTensor;
+}
+
+/** y = x·scale[c] + offset[c]: Keras Rescaling and Normalization inside the model. No statistics. */
+export interface ChannelAffineNode extends NodeBase {
+  op: 'channelAffine';
+  scale: WeightTensor;
+  offset: WeightTensor;
+}
+
+export interface GlobalMaxPoolNode extends NodeBase {
+  op: 'globalMaxPool';
+  keepDims?: boolean;
+}
+
+export interface CropNode extends NodeBase {
+  op: 'crop';
+  /** [[top, bottom], [left, right]] rows and columns removed. */
+  cropping: [[number, number], [number, number]];
+}
+
+/** Nearest-neighbour upsampling by whole factors. */
+export interface UpsampleNode extends NodeBase {
+  op: 'upsample';
+  size: [number, number];
+}
+
 export interface ReshapeNode extends NodeBase {
   /** Row-major data unchanged; target shape without the batch. */
   op: 'reshape';
@@ -138,6 +170,11 @@ export type GraphNode =
   | ConcatNode
   | MultiplyNode
   | ReshapeNode
+  | LeakyReluNode
+  | ChannelAffineNode
+  | GlobalMaxPoolNode
+  | CropNode
+  | UpsampleNode
   | FlattenNode
   | IdentityNode;
 
@@ -200,6 +237,10 @@ export function nodeWeights(node: GraphNode): WeightTensor[] {
       return node.bias ? [node.kernel, node.bias] : [node.kernel];
     case 'batchNorm':
       return [node.gamma, node.beta, node.movingMean, node.movingVariance];
+    case 'leakyRelu':
+      return [node.alpha];
+    case 'channelAffine':
+      return [node.scale, node.offset];
     default:
       return [];
   }

@@ -27,6 +27,13 @@ export const SUPPORTED_LAYERS = [
   'SeparableConv2D',
   'Multiply',
   'Reshape',
+  'LeakyReLU',
+  'PReLU',
+  'Rescaling',
+  'Normalization',
+  'GlobalMaxPooling2D',
+  'Cropping2D',
+  'UpSampling2D',
 ] as const;
 
 /** Keras activation names dfq reads, to its own (silu is Keras 3's name for swish). */
@@ -40,6 +47,9 @@ const ACTIVATIONS: Readonly<Record<string, Activation>> = {
   hard_sigmoid: 'hard_sigmoid',
   swish: 'swish',
   silu: 'swish',
+  hard_swish: 'hard_swish',
+  hard_silu: 'hard_swish',
+  gelu: 'gelu',
 };
 
 /** Activations a conv or dense layer keeps fused; any other becomes a layer of its own after it. */
@@ -65,9 +75,16 @@ export function unsupportedReason(layer: KerasLayerJson): string | undefined {
     return `concatenation along axis ${String(c.axis)} is not supported (only channels, axis -1)`;
   if (cls === 'SeparableConv2D' && c.depth_multiplier !== undefined && c.depth_multiplier !== 1)
     return 'SeparableConv2D with depth_multiplier other than 1 is not supported';
+  if (cls === 'UpSampling2D' && c.interpolation !== undefined && c.interpolation !== 'nearest')
+    return `UpSampling2D with ${String(c.interpolation)} interpolation is not supported (only nearest)`;
+  if (cls === 'PReLU') {
+    const shared = Array.isArray(c.shared_axes) ? c.shared_axes.map(Number).sort().join() : '';
+    if (shared !== '1,2') return 'PReLU is supported with one slope per channel (shared_axes [1, 2])';
+  }
   if (cls === 'ReLU') {
-    if (c.negative_slope !== undefined && c.negative_slope !== 0)
-      return 'ReLU with negative_slope is not supported';
+    const slope = Number(c.negative_slope ?? 0);
+    if (slope !== 0 && c.max_value !== undefined && c.max_value !== null)
+      return 'ReLU with both negative_slope and max_value is not supported';
     if (c.threshold !== undefined && c.threshold !== 0) return 'ReLU with a threshold is not supported';
     if (c.max_value !== undefined && c.max_value !== null && c.max_value !== 6) {
       return `ReLU max_value ${String(c.max_value)} is not supported (only 6)`;
@@ -222,8 +239,57 @@ function toGraphNode(
         epsilon: typeof c.epsilon === 'number' ? c.epsilon : 1e-3,
       };
     }
-    case 'ReLU':
+    case 'ReLU': {
+      const slope = Number(c.negative_slope ?? 0);
+      if (slope !== 0)
+        return { op: 'leakyRelu', name, inputs, alpha: { shape: [1], data: Float32Array.of(slope) } };
       return { op: 'activation', name, inputs, activation: c.max_value === 6 ? 'relu6' : 'relu' };
+    }
+    case 'LeakyReLU': {
+      // Keras 2 and TF.js call the slope alpha; Keras 3 negative_slope.
+      const slope = Number(c.negative_slope ?? c.alpha ?? 0.3);
+      return { op: 'leakyRelu', name, inputs, alpha: { shape: [1], data: Float32Array.of(slope) } };
+    }
+    case 'PReLU': {
+      const alpha = require('alpha');
+      return { op: 'leakyRelu', name, inputs, alpha: { shape: [alpha.data.length], data: alpha.data } };
+    }
+    case 'Rescaling': {
+      const list = (v: unknown, fallback: number) =>
+        Float32Array.from(Array.isArray(v) ? v.map(Number) : [typeof v === 'number' ? v : fallback]);
+      const scale = list(c.scale, 1);
+      const offset = list(c.offset, 0);
+      const n = Math.max(scale.length, offset.length);
+      const widen = (a: Float32Array) => (a.length === n ? a : new Float32Array(n).fill(a[0] as number));
+      return {
+        op: 'channelAffine',
+        name,
+        inputs,
+        scale: { shape: [n], data: widen(scale) },
+        offset: { shape: [n], data: widen(offset) },
+      };
+    }
+    case 'Normalization': {
+      // y = (x - mean) / max(sqrt(variance), 1e-7), Keras's definition, from the adapted weights or the config.
+      const fromConfig = (v: unknown) =>
+        Array.isArray(v) || typeof v === 'number' ? Float32Array.from([v].flat().map(Number)) : undefined;
+      const mean = optional('mean')?.data ?? fromConfig(c.mean) ?? require('mean').data;
+      const variance = optional('variance')?.data ?? fromConfig(c.variance) ?? require('variance').data;
+      const scale = Float32Array.from(variance, (v) => 1 / Math.max(Math.sqrt(v), 1e-7));
+      return {
+        op: 'channelAffine',
+        name,
+        inputs,
+        scale: { shape: [scale.length], data: scale },
+        offset: { shape: [scale.length], data: Float32Array.from(mean, (m, i) => -m * (scale[i] as number)) },
+      };
+    }
+    case 'GlobalMaxPooling2D':
+      return { op: 'globalMaxPool', name, inputs, ...(c.keepdims === true ? { keepDims: true } : {}) };
+    case 'Cropping2D':
+      return { op: 'crop', name, inputs, cropping: zeroPadding(c.cropping ?? 0) };
+    case 'UpSampling2D':
+      return { op: 'upsample', name, inputs, size: pair(c.size, 2) };
     case 'Activation':
       return { op: 'activation', name, inputs, activation: activation(c.activation) };
     case 'Add':

@@ -42,7 +42,27 @@ const WEIGHT_SUFFIXES: Record<string, (n: GraphNode) => [string, WeightTensor | 
           ['moving_variance', n.movingVariance],
         ]
       : [],
+  leakyRelu: (n) =>
+    n.op === 'leakyRelu' && n.alpha.data.length > 1
+      ? [['alpha', { shape: [1, 1, n.alpha.data.length], data: n.alpha.data }]]
+      : [],
+  // A per-channel affine map is written as a BatchNorm that computes exactly x·scale + offset.
+  channelAffine: (n) =>
+    n.op === 'channelAffine' && n.scale.data.length > 1
+      ? [
+          ['gamma', n.scale],
+          ['beta', n.offset],
+          ['moving_mean', { shape: n.scale.shape, data: new Float32Array(n.scale.data.length) }],
+          [
+            'moving_variance',
+            { shape: n.scale.shape, data: new Float32Array(n.scale.data.length).fill(1 - AFFINE_EPSILON) },
+          ],
+        ]
+      : [],
 };
+
+/** The epsilon of the BatchNorm that stands for a channel affine map (variance 1 - epsilon). */
+const AFFINE_EPSILON = 2 ** -10;
 
 /** Keras class and config for one node; an add with a fused activation becomes Add + Activation. */
 function layerFor(node: GraphNode): { class_name: string; config: Record<string, unknown> } {
@@ -108,6 +128,26 @@ function layerFor(node: GraphNode): { class_name: string; config: Record<string,
       return { class_name: 'Multiply', config: {} };
     case 'reshape':
       return { class_name: 'Reshape', config: { target_shape: node.shape } };
+    case 'leakyRelu':
+      return node.alpha.data.length === 1
+        ? { class_name: 'LeakyReLU', config: { alpha: node.alpha.data[0] } }
+        : { class_name: 'PReLU', config: { shared_axes: [1, 2] } };
+    case 'channelAffine':
+      return node.scale.data.length === 1
+        ? { class_name: 'Rescaling', config: { scale: node.scale.data[0], offset: node.offset.data[0] } }
+        : {
+            class_name: 'BatchNormalization',
+            config: { axis: -1, epsilon: AFFINE_EPSILON, center: true, scale: true },
+          };
+    case 'globalMaxPool':
+      return { class_name: 'GlobalMaxPooling2D', config: { data_format: 'channels_last' } };
+    case 'crop':
+      return { class_name: 'Cropping2D', config: { cropping: node.cropping, data_format: 'channels_last' } };
+    case 'upsample':
+      return {
+        class_name: 'UpSampling2D',
+        config: { size: node.size, interpolation: 'nearest', data_format: 'channels_last' },
+      };
     case 'flatten':
       return { class_name: 'Flatten', config: {} };
     case 'identity':
@@ -240,7 +280,7 @@ export async function saveLayersModel(
       });
       outputOf.set(node.name, act);
     }
-    if (node.op === 'globalAvgPool' && node.keepDims) {
+    if ((node.op === 'globalAvgPool' || node.op === 'globalMaxPool') && node.keepDims) {
       const kept = `${node.name}_keepdims`;
       layers.push({
         class_name: 'Reshape',

@@ -179,6 +179,28 @@ function activationNode(b: GraphBuilder, activation: Activation, x: string, base
       ]);
     case 'swish':
       return b.node('Mul', [x, b.node('Sigmoid', [x], `${base}_gate`)], `${base}_swish`);
+    case 'hard_swish': {
+      // HardSwish itself is opset 14: x · hard_sigmoid(x) with alpha 1/6, beta 1/2.
+      const gate = b.node('HardSigmoid', [x], `${base}_gate`, [
+        { name: 'alpha', type: onnx.AttributeProto.AttributeType.FLOAT, f: 1 / 6 },
+        { name: 'beta', type: onnx.AttributeProto.AttributeType.FLOAT, f: 0.5 },
+      ]);
+      return b.node('Mul', [x, gate], `${base}_hard_swish`);
+    }
+    case 'gelu': {
+      // Gelu itself is opset 20: x/2 · (1 + erf(x/√2)).
+      const erf = b.node(
+        'Erf',
+        [b.node('Mul', [x, b.floats(`${base}_rsqrt2`, [], [Math.SQRT1_2])], `${base}_scaled`)],
+        `${base}_erf`,
+      );
+      const onePlus = b.node('Add', [erf, b.floats(`${base}_one`, [], [1])], `${base}_cdf2`);
+      return b.node(
+        'Mul',
+        [b.node('Mul', [x, b.floats(`${base}_half`, [], [0.5])], `${base}_half_x`), onePlus],
+        `${base}_gelu`,
+      );
+    }
     case 'tanh':
       return b.node('Tanh', [x], `${base}_tanh`);
     case 'softmax':
@@ -350,6 +372,80 @@ export function exportOnnx(
         break;
       case 'concat':
         y = b.node('Concat', node.inputs.map(read), node.name, [int('axis', 1)]);
+        break;
+      case 'leakyRelu': {
+        const x = read(node.inputs[0] ?? '');
+        const n = node.alpha.data.length;
+        y =
+          n === 1
+            ? b.node('LeakyRelu', [x], node.name, [
+                {
+                  name: 'alpha',
+                  type: onnx.AttributeProto.AttributeType.FLOAT,
+                  f: node.alpha.data[0] as number,
+                },
+              ])
+            : b.node('PRelu', [x, b.floats(`${node.name}_slope`, [n, 1, 1], node.alpha.data)], node.name);
+        break;
+      }
+      case 'channelAffine': {
+        const n = node.scale.data.length;
+        const scaled = b.node(
+          'Mul',
+          [read(node.inputs[0] ?? ''), b.floats(`${node.name}_scale`, [n, 1, 1], node.scale.data)],
+          `${node.name}_scaled`,
+        );
+        y = b.node('Add', [scaled, b.floats(`${node.name}_offset`, [n, 1, 1], node.offset.data)], node.name);
+        break;
+      }
+      case 'globalMaxPool': {
+        const pooled = b.node(
+          'GlobalMaxPool',
+          [read(node.inputs[0] ?? '')],
+          node.keepDims ? node.name : `${node.name}_4d`,
+        );
+        y = node.keepDims ? pooled : b.node('Flatten', [pooled], node.name);
+        break;
+      }
+      case 'crop': {
+        const [h = 0, w = 0] = shapes.get(node.inputs[0] ?? '') ?? [];
+        const [[t, bo], [l, r]] = node.cropping;
+        y = b.node(
+          'Slice',
+          [
+            read(node.inputs[0] ?? ''),
+            b.int64(`${node.name}_starts`, [2], [t, l]),
+            b.int64(`${node.name}_ends`, [2], [h - bo, w - r]),
+            b.int64(`${node.name}_axes`, [2], [2, 3]),
+          ],
+          node.name,
+        );
+        break;
+      }
+      case 'upsample':
+        // Nearest with floor of asymmetric coordinates: each input pixel repeated, as the integer model does.
+        y = b.node(
+          'Resize',
+          [read(node.inputs[0] ?? ''), '', b.floats(`${node.name}_scales`, [4], [1, 1, ...node.size])],
+          node.name,
+          [
+            {
+              name: 'mode',
+              type: onnx.AttributeProto.AttributeType.STRING,
+              s: new TextEncoder().encode('nearest'),
+            },
+            {
+              name: 'coordinate_transformation_mode',
+              type: onnx.AttributeProto.AttributeType.STRING,
+              s: new TextEncoder().encode('asymmetric'),
+            },
+            {
+              name: 'nearest_mode',
+              type: onnx.AttributeProto.AttributeType.STRING,
+              s: new TextEncoder().encode('floor'),
+            },
+          ],
+        );
         break;
       case 'multiply':
         // A [1, 1, C] gate is [N, C, 1, 1] here, which ONNX broadcasts over height and width.

@@ -28,6 +28,10 @@ export const ONNX_OPERATORS = [
   'Clip',
   'Sigmoid',
   'HardSigmoid',
+  'HardSwish',
+  'LeakyRelu',
+  'PRelu',
+  'GlobalMaxPool',
   'Mul',
   'Concat',
   'Softmax',
@@ -44,12 +48,6 @@ export const ONNX_OPERATORS = [
   'Identity',
   'Constant',
 ] as const;
-
-/** Operators of the CNN set that dfq's graph cannot hold yet (they come with Keras-layer coverage). */
-const NOT_YET: Record<string, string> = {
-  LeakyRelu: 'LeakyRelu is not in dfq’s graph yet',
-  HardSwish: 'HardSwish is not in dfq’s graph yet',
-};
 
 const REEXPORT =
   'torch.onnx.export(model, example, "model.onnx", training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)';
@@ -101,10 +99,7 @@ export async function loadOnnxModel(path: string, options: LoadModelOptions = {}
 
   const unsupported = g.node
     .filter((n) => !(ONNX_OPERATORS as readonly string[]).includes(n.opType ?? ''))
-    .map(
-      (n) =>
-        `  - ${n.name || n.output?.[0]} (${n.opType}): ${NOT_YET[n.opType ?? ''] ?? 'not a supported operator'}`,
-    );
+    .map((n) => `  - ${n.name || n.output?.[0]} (${n.opType}): not a supported operator`);
   if (unsupported.length > 0)
     throw new ModelLoadError(
       `${path} has ${unsupported.length} node(s) dfq cannot quantize:\n${unsupported.join('\n')}\n` +
@@ -286,6 +281,38 @@ export async function loadOnnxModel(path: string, options: LoadModelOptions = {}
           fail(n, `only equal shapes or a [C, 1, 1] gate multiply ([${a.shape}] × [${b.shape}])`);
         add({ op: 'multiply', name: name(), inputs: [a.node, b.node] }, out, {
           shape: !same && gate(a, b) ? b.shape : a.shape,
+        });
+        break;
+      }
+      case 'HardSwish': {
+        const v = computed(n);
+        add({ op: 'activation', name: name(), inputs: [v.node], activation: 'hard_swish' }, out, {
+          shape: v.shape,
+        });
+        break;
+      }
+      case 'LeakyRelu':
+      case 'PRelu': {
+        const v = computed(n);
+        const alpha =
+          n.opType === 'LeakyRelu'
+            ? Float32Array.of(floatAttr(n, 'alpha', 0.01))
+            : Float32Array.from(constantOf(n, 1).values);
+        if (alpha.length !== 1 && alpha.length !== v.shape.at(-1))
+          fail(n, `a slope of ${alpha.length} values is neither one nor one per channel`);
+        add(
+          { op: 'leakyRelu', name: name(), inputs: [v.node], alpha: { shape: [alpha.length], data: alpha } },
+          out,
+          {
+            shape: v.shape,
+          },
+        );
+        break;
+      }
+      case 'GlobalMaxPool': {
+        const v = computed(n);
+        add({ op: 'globalMaxPool', name: name(), inputs: [v.node], keepDims: true }, out, {
+          shape: [1, 1, v.shape[2] ?? 0],
         });
         break;
       }

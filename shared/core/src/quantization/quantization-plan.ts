@@ -3,7 +3,16 @@ import type { GraphNode, ModelGraph, WeightedNode } from '../model/graph.js';
 import { consumers, isWeighted } from '../model/graph.js';
 
 /** Ops whose output lies on the same grid as their input, so they need no quantizer of their own. */
-const GRID_PRESERVING = new Set<GraphNode['op']>(['zeroPad', 'maxPool', 'flatten', 'identity', 'reshape']);
+const GRID_PRESERVING = new Set<GraphNode['op']>([
+  'zeroPad',
+  'maxPool',
+  'flatten',
+  'identity',
+  'reshape',
+  'globalMaxPool',
+  'crop',
+  'upsample',
+]);
 
 /**
  * A grid-preserving op passes its producer's grid on, so bits and ranges are decided where the
