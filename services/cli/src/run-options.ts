@@ -26,7 +26,10 @@ function commanderOption(key: RunOptionKey): Option {
 
 /** Adds every run option to a command (`dfq run` and `dfq submit` take the same flags). */
 export function addRunOptions(command: Command): Command {
-  command.requiredOption('--model <model.json>', 'TF.js Layers model.json (or its directory)');
+  command.requiredOption(
+    '--model <path>',
+    'TF.js Layers model.json (or its directory), or an ONNX model (.onnx)',
+  );
   for (const key of RUN_OPTION_KEYS) command.addOption(commanderOption(key));
   return command;
 }

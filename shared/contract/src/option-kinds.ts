@@ -133,6 +133,62 @@ export function numberList(flag: string, { positive, maxLength }: { positive: bo
   };
 }
 
+/** Layer names, "conv1,fc"; empty when left out. */
+export function nameList(flag: string, maxLength: number) {
+  return {
+    arg: '<layers>',
+    schema: z.array(z.string().min(1).max(200)).max(maxLength),
+    expect: `up to ${maxLength} comma-separated layer names`,
+    parse: (text: string) => text.split(',').map((s) => s.trim()),
+    toArgs: (v: string[]) => (v.length === 0 ? [] : withFlag(flag, v.join(','))),
+  };
+}
+
+/** Bits of one layer: its weights, its output activation, or both. */
+export interface LayerBits {
+  weightBits?: number;
+  activationBits?: number;
+}
+
+/** "conv1=4/8,fc=8,stem=/6": per layer, weight bits and/or output activation bits; empty when left out. */
+export function layerBitsMap(flag: string, maxLength: number) {
+  const bits = (min: number) => z.number().int().min(min).max(16).optional();
+  return {
+    arg: '<layer=W/A,...>',
+    schema: z
+      .record(z.string().min(1).max(200), z.object({ weightBits: bits(1), activationBits: bits(2) }).strict())
+      .refine((r) => Object.keys(r).length <= maxLength, `at most ${maxLength} layers`),
+    expect: `up to ${maxLength} comma-separated layer=W/A entries (W weight bits 1-16, A activation bits 2-16; either may be left out)`,
+    parse: (text: string): Record<string, LayerBits> =>
+      Object.fromEntries(
+        text.split(',').map((entry) => {
+          const [name = '', spec = ''] = entry.split('=').map((s) => s.trim());
+          const [w = '', a = ''] = spec.split('/');
+          const value = (s: string) => (s.trim() === '' ? undefined : Number(s));
+          return [
+            name,
+            {
+              ...(value(w) !== undefined ? { weightBits: value(w) } : {}),
+              ...(value(a) !== undefined ? { activationBits: value(a) } : {}),
+            },
+          ];
+        }),
+      ),
+    toArgs: (v: Record<string, LayerBits>) =>
+      Object.keys(v).length === 0
+        ? []
+        : withFlag(
+            flag,
+            Object.entries(v)
+              .map(
+                ([name, b]) =>
+                  `${name}=${b.weightBits ?? ''}${b.activationBits !== undefined ? `/${b.activationBits}` : ''}`,
+              )
+              .join(','),
+          ),
+  };
+}
+
 /** A path on the caller's machine; null when left out. */
 export function localPath(flag: string, why: string) {
   return {

@@ -1,3 +1,4 @@
+import type { LayerBits } from './option-kinds.js';
 import { type RangeEstimatorName, rangeEstimatorFor } from './range-estimator-methods.js';
 import type { RunConfig } from './run-options.js';
 
@@ -9,11 +10,18 @@ export interface BitPolicy {
   firstLastBits: number | null;
 }
 
+/** Per-layer exceptions to the bit policy, by layer name in the BN-folded model (as the report names them). */
+export interface LayerOverrides {
+  keepFloat: readonly string[];
+  bits: Readonly<Record<string, LayerBits>>;
+}
+
 /** A run's choices that follow from its options, settled once before the first stage. */
 export interface ResolvedChoices {
   /** The range estimator in force (`auto` resolved by activation bits). */
   rangeEstimator: RangeEstimatorName;
   bits: BitPolicy;
+  layers: LayerOverrides;
 }
 
 export type ResolvedRunConfig = RunConfig & { resolved: ResolvedChoices };
@@ -28,6 +36,7 @@ export function resolveRunConfig(config: RunConfig): ResolvedRunConfig {
         activationBits: config.activationBits,
         firstLastBits: config.firstLastBits,
       },
+      layers: { keepFloat: config.keepFloat, bits: config.layerBits },
     },
   };
 }

@@ -21,6 +21,7 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon.js';
 import { allocOutput, floatValues, sizeOf } from './kernels/types.js';
+import { isSoleOutput } from './output-memory.js';
 
 const MOMENTS = 'DfqChannelMoments';
 const MOMENTS_GRAD = 'DfqChannelMomentsGrad';
@@ -72,6 +73,12 @@ export interface FusedOps {
     scale: tf.Tensor1D,
     shift: tf.Tensor1D,
   ): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D };
+}
+
+/** An input whose array one tensor alone holds, through one data entry: a kernel may write it. */
+function soleInput(backend: MathBackendCPU, t: tf.TensorInfo): boolean {
+  const entry = backend.data.get(t.dataId);
+  return entry !== undefined && entry.refCount === 1 && isSoleOutput(entry.values);
 }
 
 function values(backend: MathBackendCPU, t: tf.TensorInfo, name: string): Float32Array {
@@ -232,12 +239,20 @@ function kernels(addon: NativeAddon): tf.KernelConfig[] {
         const { value, m, v, grad } = inputs as Record<string, tf.TensorInfo>;
         const shape = (value as tf.TensorInfo).shape;
         const size = sizeOf(shape);
-        const outs = [allocOutput(size), allocOutput(size), allocOutput(size)] as const;
+        const ins = [value, m, v].map((t, i) =>
+          values(b, t as tf.TensorInfo, ['value', 'm', 'v'][i] as string),
+        );
+        // The update is elementwise, so it may overwrite an input nothing else holds: a training step
+        // replaces its parameters and moments every step, and fresh arrays of a 224x224 model's level
+        // scores (tens of MB each, three per tensor per step) cost more in page faults than the update.
+        const outs = [value, m, v].map((t, i) =>
+          soleInput(b, t as tf.TensorInfo) ? (ins[i] as Float32Array) : allocOutput(size),
+        ) as [Float32Array, Float32Array, Float32Array];
         const a = attrs as Record<string, number>;
         addon.adamStep(
-          values(b, value as tf.TensorInfo, 'value'),
-          values(b, m as tf.TensorInfo, 'm'),
-          values(b, v as tf.TensorInfo, 'v'),
+          ins[0] as Float32Array,
+          ins[1] as Float32Array,
+          ins[2] as Float32Array,
           values(b, grad as tf.TensorInfo, 'grad'),
           ...outs,
           Float32Array.from([

@@ -123,6 +123,20 @@ function ownedBuffer(values: BackendValues | undefined): ArrayBufferLike | null 
   return storedTensors.has(values.buffer) ? values.buffer : null;
 }
 
+/**
+ * Whether `values` is the whole of an output array that exactly one stored tensor uses: a kernel may
+ * then overwrite it as its own output (the caller disposes that tensor next, as a training step does).
+ */
+export function isSoleOutput(values: BackendValues | undefined): boolean {
+  const buffer = ownedBuffer(values);
+  return (
+    buffer !== null &&
+    storedTensors.get(buffer) === 1 &&
+    (values as Float32Array).byteOffset === 0 &&
+    (values as Float32Array).byteLength === buffer.byteLength
+  );
+}
+
 /** Whether `values` lives in memory this module may free; reads must then hand out copies. */
 export function isOutputMemory(values: BackendValues | undefined): boolean {
   return ownedBuffer(values) !== null;

@@ -15,7 +15,7 @@ export function cardInput(report: RunReport, folding: FoldResult, plan: Quantiza
     const input = byName.get(name)?.inputs[0];
     return {
       name,
-      weightBits: plan.weightBits.get(name) as number,
+      weightBits: plan.weightBits.get(name) ?? null,
       inputBits: (input && plan.activationBits.get(gridSource(input))) || 32,
     };
   };
@@ -40,6 +40,8 @@ export function cardInput(report: RunReport, folding: FoldResult, plan: Quantiza
       activations: { granularity: 'per-tensor', symmetric: false, bits: q.activationBits },
       firstLayer: edge(plan.firstLayer),
       lastLayer: edge(plan.lastLayer),
+      keptFloat: [...plan.keptFloat],
+      layerBits: { ...report.config.layerBits },
       foldedBatchNorm: q.foldedBatchNorm,
       unfoldedBatchNorm: folding.graph.nodes.filter((n) => n.op === 'batchNorm').map((n) => n.name),
       fusedActivations: q.fusedActivations,

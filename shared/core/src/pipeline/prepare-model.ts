@@ -21,7 +21,12 @@ export interface PreparedModel {
 export async function prepareModel(config: ResolvedRunConfig): Promise<PreparedModel> {
   const { graph, normalizationSource } = await loadModel(config.modelPath, modelOptions(config));
   const folding = foldBatchNorm(graph);
-  return { graph, normalizationSource, folding, plan: planQuantization(folding.graph, config.resolved.bits) };
+  return {
+    graph,
+    normalizationSource,
+    folding,
+    plan: planQuantization(folding.graph, config.resolved.bits, config.resolved.layers),
+  };
 }
 
 /** For each layer a BatchNorm was folded into: that BatchNorm's β and |γ|, and the fused activation. */

@@ -19,9 +19,10 @@ export interface ModelsEvaluation {
   quantizedAccuracy: number;
   /** Share of test images on which the fake-quantized model predicts what the FP32 model does. */
   agreement: number;
-  integerAccuracy: number;
+  /** Null when no integer-only model was made (layers kept in float). */
+  integerAccuracy: number | null;
   /** Share of test images on which the integer model predicts what the fake-quantized model does. */
-  integerAgreement: number;
+  integerAgreement: number | null;
   tfjsUint8Accuracy: number;
   /** The ONNX QDQ export run by ONNX Runtime (CPU), and its float export for latency. */
   onnxRuntimeAccuracy: number;
@@ -29,7 +30,7 @@ export interface ModelsEvaluation {
   onnxRuntimeAgreement: number;
   onnxRuntimeFloatAccuracy: number;
   onnxRuntimeMsPerImage: { int8: number; fp32: number };
-  integerRun: IntegerRun;
+  integerRun: IntegerRun | null;
   seconds: number;
 }
 
@@ -58,7 +59,7 @@ export async function evaluateModels(
   config: RunConfig,
   graph: ModelGraph,
   quantized: QuantizedModel,
-  integer: IntegerModel,
+  integer: IntegerModel | null,
   exports: { tfjsUint8Model: string; onnxModel: string; onnxFloatModel: string },
   env: StageEnv,
 ): Promise<ModelsEvaluation> {
@@ -83,7 +84,9 @@ export async function evaluateModels(
     options('quantized'),
     activationFakeQuant(quantized),
   );
-  const integerRun = await runIntegerOnPixels(integer, testSet, samples, options('integer').onBatch);
+  const integerRun = integer
+    ? await runIntegerOnPixels(integer, testSet, samples, options('integer').onBatch)
+    : null;
   const stock = await loadStockLayersModel(exports.tfjsUint8Model);
   const uint8 = await evaluateStockModel(stock, testSet, graph.normalization, { limit: samples });
   stock.dispose();
@@ -106,8 +109,8 @@ export async function evaluateModels(
     fp32Accuracy: fp32.accuracy,
     quantizedAccuracy: q.accuracy,
     agreement: agreementOf(q.predictions, fp32.predictions),
-    integerAccuracy: accuracyOf(integerRun.predictions, testSet.labels),
-    integerAgreement: agreementOf(integerRun.predictions, q.predictions),
+    integerAccuracy: integerRun ? accuracyOf(integerRun.predictions, testSet.labels) : null,
+    integerAgreement: integerRun ? agreementOf(integerRun.predictions, q.predictions) : null,
     tfjsUint8Accuracy: uint8.accuracy,
     onnxRuntimeAccuracy: accuracyOf(ortQdq.predictions, testSet.labels),
     onnxRuntimeAgreement: agreementOf(ortQdq.predictions, q.predictions),

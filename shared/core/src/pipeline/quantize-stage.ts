@@ -32,12 +32,13 @@ export interface QuantizeOutput {
   backend: BackendUsed;
   prepared: PreparedModel;
   built: BuiltQuantizedModel;
-  integer: IntegerModel;
+  /** Null when layers are kept in float: an integer-only runtime cannot run them. */
+  integer: IntegerModel | null;
   /** The synthetic images (normalized), decoded once for training and the overflow check. */
   synthetic: Float32Array_ND;
   artifacts: {
     quantizedModel: string;
-    integerModel: string;
+    integerModel: string | null;
     tfjsUint8Model: string;
     /** ONNX QDQ model (int8 weights, uint8 activations) and the float model it comes from. */
     onnxModel: string;
@@ -84,10 +85,10 @@ export async function quantizeStage(
     onProgress: (progress) => env.onEvent({ kind: 'distillation', progress }),
   }).finally(() => images?.dispose());
   const quantized = built.model;
-  const integer = toIntegerModel(
-    quantized,
-    new Map(built.accumulators.map((a) => [a.layer, a.accumulatorBits])),
-  );
+  const integer =
+    plan.keptFloat.length > 0
+      ? null
+      : toIntegerModel(quantized, new Map(built.accumulators.map((a) => [a.layer, a.accumulatorBits])));
   const modelDir = stageKey(env, 'quantized-model');
   const integerDir = stageKey(env, 'integer-model');
   const uint8Dir = stageKey(env, 'tfjs-uint8-model');
@@ -98,7 +99,7 @@ export async function quantizeStage(
       activationQuantization: Object.fromEntries(quantized.activations),
     },
   });
-  await saveIntegerModel(integer, env.store.path(integerDir));
+  if (integer) await saveIntegerModel(integer, env.store.path(integerDir));
   // TF.js's own format: per-tensor uint8 weights of the folded model, dequantized at load.
   await saveLayersModel(folding.graph, env.store.path(uint8Dir), {}, { weightDtype: 'uint8' });
   const onnxDir = stageKey(env, 'onnx-model');
@@ -115,7 +116,7 @@ export async function quantizeStage(
     synthetic,
     artifacts: {
       quantizedModel: `${modelDir}/model.json`,
-      integerModel: `${integerDir}/integer-model.json`,
+      integerModel: integer ? `${integerDir}/integer-model.json` : null,
       tfjsUint8Model: `${uint8Dir}/model.json`,
       onnxModel,
       onnxFloatModel,

@@ -72,17 +72,20 @@ export async function reportStage(
   const { graph, normalizationSource, folding, plan } = prepared;
   const quantized = built.model;
   const syntheticCount = synthetic.shape[0] as number;
-  env.onEvent({
-    kind: 'phase',
-    phase: 'overflow check',
-    message: `integer model on ${syntheticCount} synthetic images`,
-  });
-  const onSynthetic = await runIntegerOnNormalized(integer, synthetic.data, syntheticCount);
-  const fakeQuantClasses = predictedClasses(quantized, synthetic.data, synthetic.shape);
+  let onSynthetic: Awaited<ReturnType<typeof runIntegerOnNormalized>> | null = null;
   let same = 0;
-  onSynthetic.predictions.forEach((p, i) => {
-    if (p === fakeQuantClasses[i]) same++;
-  });
+  if (integer) {
+    env.onEvent({
+      kind: 'phase',
+      phase: 'overflow check',
+      message: `integer model on ${syntheticCount} synthetic images`,
+    });
+    onSynthetic = await runIntegerOnNormalized(integer, synthetic.data, syntheticCount);
+    const fakeQuantClasses = predictedClasses(quantized, synthetic.data, synthetic.shape);
+    onSynthetic.predictions.forEach((p, i) => {
+      if (p === fakeQuantClasses[i]) same++;
+    });
+  }
   const evaluation = config.evalDir
     ? await evaluateModels(
         config,
@@ -100,11 +103,11 @@ export async function reportStage(
 
   const observed = (layer: string) =>
     Math.max(
-      onSynthetic.maxAbsAccumulator.get(layer) ?? 0,
-      evaluation?.integerRun.maxAbsAccumulator.get(layer) ?? 0,
+      onSynthetic?.maxAbsAccumulator.get(layer) ?? 0,
+      evaluation?.integerRun?.maxAbsAccumulator.get(layer) ?? 0,
     );
   const overflowsOf = (layer: string) =>
-    (onSynthetic.overflows.get(layer) ?? 0) + (evaluation?.integerRun.overflows.get(layer) ?? 0);
+    (onSynthetic?.overflows.get(layer) ?? 0) + (evaluation?.integerRun?.overflows.get(layer) ?? 0);
   const accumulators = new Map(built.accumulators.map((a) => [a.layer, a]));
   const layers: LayerReport[] = quantized.layers.map((layer) => {
     const acc = accumulators.get(layer.name);
@@ -151,8 +154,11 @@ export async function reportStage(
       fusedActivations: folding.fusedActivations,
       training: built.training,
       overflows,
-      overflowsChecked: { syntheticImages: syntheticCount, testImages: evaluation?.samples ?? 0 },
-      integerAgreementSynthetic: syntheticCount ? same / syntheticCount : 0,
+      overflowsChecked: integer
+        ? { syntheticImages: syntheticCount, testImages: evaluation?.samples ?? 0 }
+        : { syntheticImages: 0, testImages: 0 },
+      integerAgreementSynthetic: integer && syntheticCount ? same / syntheticCount : null,
+      keptFloat: plan.keptFloat,
       seconds: input.quantization.seconds,
       bytesFp32: params * 4,
       bytesQuantized: quantizedByteSize(quantized),
@@ -161,7 +167,7 @@ export async function reportStage(
     evaluation: evaluation
       ? (({ integerRun, ...figures }) => ({
           ...figures,
-          integerImagesPerSecond: figures.samples / integerRun.seconds,
+          integerImagesPerSecond: integerRun ? figures.samples / integerRun.seconds : null,
         }))(evaluation)
       : null,
     artifacts: {

@@ -55,17 +55,20 @@ export interface RunReport {
     overflows: number;
     overflowsChecked: { syntheticImages: number; testImages: number };
     /** Share of the synthetic images on which the integer model predicts what the fake-quantized one does. */
-    integerAgreementSynthetic: number;
+    /** Null when no integer-only model was made (layers kept in float). */
+    integerAgreementSynthetic: number | null;
+    /** Layers kept in float (--keep-float). */
+    keptFloat: string[];
     seconds: number;
     bytesFp32: number;
     bytesQuantized: number;
     layers: LayerReport[];
   };
   /** Top-1 on the real test split of every exported form of the model (evaluation only). */
-  evaluation: (Omit<ModelsEvaluation, 'integerRun'> & { integerImagesPerSecond: number }) | null;
+  evaluation: (Omit<ModelsEvaluation, 'integerRun'> & { integerImagesPerSecond: number | null }) | null;
   artifacts: {
     quantizedModel: string;
-    integerModel: string;
+    integerModel: string | null;
     tfjsUint8Model: string;
     onnxModel: string;
     onnxFloatModel: string;

@@ -6,10 +6,12 @@ import { normalizedBatch } from '../data/normalize.js';
 import { encodeNpy } from '../data/npy.js';
 import { saveClassContactSheet } from '../images/class-contact-sheet.js';
 import { saveImages } from '../images/save-images.js';
+import { foldBatchNorm } from '../model/fold-batchnorm.js';
 import { modelFootprint } from '../model/footprint.js';
 import type { ModelGraph } from '../model/graph.js';
 import { GraphRunner } from '../model/graph-runner.js';
 import { loadModel } from '../model/load-model.js';
+import { planQuantization } from '../quantization/quantization-plan.js';
 import { classCount } from '../synthesis/labels.js';
 import { bnLossPerLayer, predictWithFeatures, withinClassDiversity } from '../synthesis/quality.js';
 import { checkRun } from './check-run.js';
@@ -52,8 +54,10 @@ export async function synthesizeStage(config: ResolvedRunConfig, env: StageEnv):
     phase: 'backend',
     message: `tensor backend: ${backend.name}${failed.length ? ` (${failed.join('; ')})` : ''}`,
   });
-  // Synthesis matches the unfolded model's BatchNorms: no folding or bit plan needed here.
+  // Synthesis matches the unfolded model's BatchNorms; the bit plan is made here only to refuse a
+  // misnamed --keep-float / --layer-bits layer before any work.
   const { graph } = await loadModel(config.modelPath, modelOptions(config));
+  planQuantization(foldBatchNorm(graph).graph, config.resolved.bits, config.resolved.layers);
   const footprint = modelFootprint(graph);
   const sizing = sizeRun(footprint, config);
   const memory = planMemory(footprint, config, sizing.images, sizing.batch);

@@ -170,11 +170,12 @@ export function fitAccumulators(
   const weights = new Map(model.weights);
   const choices: AccumulatorChoice[] = [];
   for (const node of graph.nodes) {
-    if (!isWeighted(node)) continue;
-    const inputName = gridSource(node.inputs[0] as string);
-    const input = model.activations.get(inputName);
-    if (!input) throw new Error(`layer ${node.name}: its input ${inputName} has no quantizer`);
-    const fit = fitLayer(node, model.weights.get(node.name) as ChannelQuantized, input, wanted);
+    const wq = model.weights.get(node.name);
+    if (!isWeighted(node) || !wq) continue;
+    const input = model.activations.get(gridSource(node.inputs[0] as string));
+    // A layer reading a float tensor (after a layer kept in float) has no integer accumulator to fit.
+    if (!input) continue;
+    const fit = fitLayer(node, wq, input, wanted);
     weights.set(node.name, fit.weights);
     choices.push(fit.choice);
   }

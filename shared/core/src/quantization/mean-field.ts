@@ -133,8 +133,10 @@ export async function trainMeanField(
   const start = performance.now();
   const teacher = new GraphRunner(folded);
   const student = new GraphRunner(folded);
+  // Layers kept in float have no quantized weights to train.
   const states = folded.nodes
     .filter(isWeighted)
+    .filter((node) => init.weights.has(node.name))
     .map((node) => initialState(node, init.weights.get(node.name) as ChannelQuantized));
   const scoreOptimizer = new Adam({ learningRate: options.learningRate });
   const affineOptimizer = new Adam({ learningRate: options.learningRate / 10 });

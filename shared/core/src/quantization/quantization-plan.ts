@@ -1,4 +1,4 @@
-import type { BitPolicy } from '@dfq/contract';
+import { type BitPolicy, type LayerOverrides, RunOptionError } from '@dfq/contract';
 import type { GraphNode, ModelGraph, WeightedNode } from '../model/graph.js';
 import { consumers, isWeighted } from '../model/graph.js';
 
@@ -34,14 +34,22 @@ export interface QuantizationPlan {
   activationBits: Map<string, number>;
   firstLayer: string;
   lastLayer: string;
+  /** Layers kept in float (--keep-float): no weight quantizer, no output quantizer. */
+  keptFloat: string[];
 }
+
+const NO_OVERRIDES: LayerOverrides = { keepFloat: [], bits: {} };
 
 /**
  * Decides which tensors are quantized and at how many bits. The model input and every node
  * output are quantized, except grid-preserving ops and the final logits (kept at accumulator
  * precision, as integer-only runtimes return them).
  */
-export function planQuantization(graph: ModelGraph, policy: BitPolicy): QuantizationPlan {
+export function planQuantization(
+  graph: ModelGraph,
+  policy: BitPolicy,
+  overrides: LayerOverrides = NO_OVERRIDES,
+): QuantizationPlan {
   const weighted = graph.nodes.filter(isWeighted) as WeightedNode[];
   const first = weighted[0];
   const last = weighted[weighted.length - 1];
@@ -65,5 +73,61 @@ export function planQuantization(graph: ModelGraph, policy: BitPolicy): Quantiza
     const source = gridSource(node.name);
     if (activationBits.has(source)) activationBits.set(source, edgeBits(policy.activationBits));
   }
-  return { weightBits, activationBits, firstLayer: first.name, lastLayer: last.name };
+  applyOverrides(graph, overrides, weightBits, activationBits);
+  return {
+    weightBits,
+    activationBits,
+    firstLayer: first.name,
+    lastLayer: last.name,
+    keptFloat: [...overrides.keepFloat],
+  };
+}
+
+/**
+ * --keep-float and --layer-bits, by name in the folded graph. A name that is not a layer there (a
+ * BatchNorm folded into its conv, a typo) is refused with the names that are, before any work.
+ */
+function applyOverrides(
+  graph: ModelGraph,
+  overrides: LayerOverrides,
+  weightBits: Map<string, number>,
+  activationBits: Map<string, number>,
+): void {
+  const names = new Set(graph.nodes.map((n) => n.name));
+  const named = [...overrides.keepFloat, ...Object.keys(overrides.bits)];
+  const unknown = named.filter((n) => !names.has(n));
+  if (unknown.length > 0) {
+    const layers = graph.nodes.filter((n) => isWeighted(n) || activationBits.has(n.name)).map((n) => n.name);
+    throw new RunOptionError(
+      (name) =>
+        `${name('keepFloat')} / ${name('layerBits')} name ${unknown.join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} not ` +
+        `a layer of the BatchNorm-folded model. Its layers: ${layers.join(', ')}.`,
+    );
+  }
+  const both = overrides.keepFloat.filter((n) => n in overrides.bits);
+  if (both.length > 0)
+    throw new RunOptionError(
+      (name) => `${both.join(', ')}: both in ${name('keepFloat')} and in ${name('layerBits')}; choose one`,
+    );
+  for (const [layer, bits] of Object.entries(overrides.bits)) {
+    if (bits.weightBits !== undefined) {
+      if (!weightBits.has(layer))
+        throw new RunOptionError(
+          (name) => `${name('layerBits')}: ${layer} has no weights to give ${bits.weightBits} bits`,
+        );
+      weightBits.set(layer, bits.weightBits);
+    }
+    if (bits.activationBits !== undefined) {
+      if (!activationBits.has(layer))
+        throw new RunOptionError(
+          (name) =>
+            `${name('layerBits')}: ${layer}'s output has no quantizer of its own (it keeps its input's grid, or is the output)`,
+        );
+      activationBits.set(layer, bits.activationBits);
+    }
+  }
+  for (const layer of overrides.keepFloat) {
+    weightBits.delete(layer);
+    activationBits.delete(layer);
+  }
 }

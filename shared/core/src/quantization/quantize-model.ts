@@ -50,8 +50,8 @@ export function quantizeModel(
   const nodes = folded.nodes.map((node): GraphNode => {
     let result: GraphNode = node;
     let wq: ChannelQuantized | undefined;
-    if (isWeighted(node)) {
-      const bits = plan.weightBits.get(node.name) as number;
+    const bits = plan.weightBits.get(node.name);
+    if (isWeighted(node) && bits !== undefined) {
       const { channels, of } = outputChannelIndexer(node);
       wq = learned?.weights.get(node.name) ?? quantizeSymmetricPerChannel(node.kernel, bits, channels, of);
       weights.set(node.name, wq);
@@ -98,13 +98,17 @@ export function activationFakeQuant(model: QuantizedModel): (node: GraphNode, ou
   };
 }
 
-/** Bytes to store the quantized weights: packed integer kernels, float32 per-channel scales, int32 biases. */
+/**
+ * Bytes to store the quantized weights: packed integer kernels, float32 per-channel scales, int32
+ * biases; float32 kernels for layers kept in float.
+ */
 export function quantizedByteSize(model: QuantizedModel): number {
   let bits = 0;
   for (const node of model.graph.nodes) {
     if (!isWeighted(node)) continue;
-    const wq = model.weights.get(node.name) as ChannelQuantized;
-    bits += wq.q.length * wq.bits + wq.scales.length * 32 + (node.bias ? node.bias.data.length * 32 : 0);
+    const wq = model.weights.get(node.name);
+    const bias = node.bias ? node.bias.data.length * 32 : 0;
+    bits += wq ? wq.q.length * wq.bits + wq.scales.length * 32 + bias : node.kernel.data.length * 32 + bias;
   }
   return Math.ceil(bits / 8);
 }

@@ -89,8 +89,12 @@ export interface CardInput {
     weights: CardTensorScheme;
     activations: CardTensorScheme;
     /** The layers kept at other precision, with their weight and input bits. */
-    firstLayer: { name: string; weightBits: number; inputBits: number };
-    lastLayer: { name: string; weightBits: number; inputBits: number };
+    /** weightBits null: the layer is kept in float. */
+    firstLayer: { name: string; weightBits: number | null; inputBits: number };
+    lastLayer: { name: string; weightBits: number | null; inputBits: number };
+    /** Layers kept in float (--keep-float) and per-layer bit overrides (--layer-bits), as asked. */
+    keptFloat: string[];
+    layerBits: Record<string, { weightBits?: number; activationBits?: number }>;
     /** BatchNorm name -> the conv/dense it was folded into (as foldBatchNorm's `folded`). */
     foldedBatchNorm: Record<string, string>;
     /** BatchNorms left unfolded (kept in float). */
@@ -388,9 +392,28 @@ function markdown(input: CardInput, d: CardDerived): string {
         ['activations', scheme(s.activations)],
         [
           'first layer',
-          `${s.firstLayer.name}: W${s.firstLayer.weightBits}, input A${s.firstLayer.inputBits}`,
+          `${s.firstLayer.name}: ${s.firstLayer.weightBits === null ? 'float' : `W${s.firstLayer.weightBits}`}, input A${s.firstLayer.inputBits}`,
         ],
-        ['last layer', `${s.lastLayer.name}: W${s.lastLayer.weightBits}, input A${s.lastLayer.inputBits}`],
+        [
+          'last layer',
+          `${s.lastLayer.name}: ${s.lastLayer.weightBits === null ? 'float' : `W${s.lastLayer.weightBits}`}, input A${s.lastLayer.inputBits}`,
+        ],
+        [
+          'layers kept in float',
+          s.keptFloat.length
+            ? `${s.keptFloat.join(', ')} (weights and outputs; no integer-only model is written)`
+            : 'none',
+        ],
+        [
+          'per-layer bits',
+          Object.keys(s.layerBits).length
+            ? Object.entries(s.layerBits)
+                .map(([n, b]) =>
+                  `${n}: ${b.weightBits !== undefined ? `W${b.weightBits}` : ''}${b.activationBits !== undefined ? ` A${b.activationBits}` : ''}`.trim(),
+                )
+                .join(', ')
+            : 'none',
+        ],
         ['BatchNorm folding', pairs(s.foldedBatchNorm)],
         ['BatchNorm kept in float', s.unfoldedBatchNorm.length ? s.unfoldedBatchNorm.join(', ') : 'none'],
         ['fused activations', pairs(s.fusedActivations)],
