@@ -1,7 +1,7 @@
 # One image for the API and every worker kind; the command picks the role.
 FROM node:20-bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libdnnl-dev g++ make python3 dataset-fashion-mnist \
+ && apt-get install -y --no-install-recommends libdnnl-dev libonnx-dev g++ make python3 dataset-fashion-mnist \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . .
