@@ -163,6 +163,8 @@ export function layerBitsMap(flag: string, maxLength: number) {
       Object.fromEntries(
         text.split(',').map((entry) => {
           const [name = '', spec = ''] = entry.split('=').map((s) => s.trim());
+          // "fc" or "fc=" sets nothing: NaN makes the schema refuse it with the expected form.
+          if (spec === '' || spec === '/') return [name, { weightBits: Number.NaN }];
           const [w = '', a = ''] = spec.split('/');
           const value = (s: string) => (s.trim() === '' ? undefined : Number(s));
           return [
