@@ -689,6 +689,8 @@ const machine = {
 for (const [name, measure] of Object.entries(SECTIONS)) {
   if (only.length > 0 && !only.includes(name)) continue;
   results[name] = { measuredAt: new Date().toISOString(), machine, rows: measure(results[name]?.rows) };
+  // Kept after every section: a later section's failure must not lose the measurements before it.
+  writeFileSync(JSON_PATH, `${JSON.stringify(results, null, 2)}\n`);
 }
 delete results.machine; // superseded by the per-section record
 writeFileSync(JSON_PATH, `${JSON.stringify(results, null, 2)}\n`);

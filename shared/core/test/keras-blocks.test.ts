@@ -287,6 +287,17 @@ describe('Keras-application blocks', () => {
         return n;
       });
     const graph: ModelGraph = { ...GRAPH, nodes };
+    // Its TF.js export writes the kept dims as a Reshape after the pool, which stock TF.js must load.
+    const stock = await loadStockLayersModel(
+      await saveLayersModel(graph, await mkdtemp(join(tmpdir(), 'dfq-blocks-'))),
+    );
+    const fromStock = stock.predict(images) as tf.Tensor;
+    const ownRunner = new GraphRunner(graph);
+    const own = ownRunner.predict(images);
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(fromStock, own))).dataSync()[0] as number)).toBeLessThan(1e-4);
+    tf.dispose([fromStock, own]);
+    ownRunner.dispose();
+    stock.dispose();
     const path = join(await mkdtemp(join(tmpdir(), 'dfq-blocks-')), 'model.onnx');
     await writeFile(path, exportOnnx(graph, { inputLayout: 'nchw', producer: 'test' }).bytes);
     const imported = (await loadOnnxModel(path, { requireBatchNorm: false })).graph;

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { roundHalfEven } from '../util/round.js';
+import { modelFootprint } from './footprint.js';
 import type { GraphNode, ModelGraph, WeightTensor } from './graph.js';
 import { inputNode } from './graph.js';
 
@@ -246,6 +247,7 @@ export async function saveLayersModel(
   const weights: ManifestEntry[] = [];
   const chunks: Uint8Array[] = [];
   const outputOf = new Map<string, string>();
+  const { shapes } = modelFootprint(graph);
   const inbound = (node: GraphNode): LayerJson['inbound_nodes'] =>
     node.inputs.length === 0
       ? []
@@ -285,7 +287,8 @@ export async function saveLayersModel(
       layers.push({
         class_name: 'Reshape',
         name: kept,
-        config: { name: kept, trainable: false, target_shape: [1, 1, -1] },
+        // A concrete channel count: TF.js leaves a -1 unresolved, and a Flatten after it then fails.
+        config: { name: kept, trainable: false, target_shape: shapes.get(node.name) ?? [1, 1, -1] },
         inbound_nodes: [[[node.name, 0, 0, {}]]],
       });
       outputOf.set(node.name, kept);
