@@ -4,6 +4,7 @@ import { inputNode } from '../model/graph.js';
 import { gridSourceResolver } from '../quantization/quantization-plan.js';
 import type { QuantizedModel } from '../quantization/quantize-model.js';
 import { roundHalfEven } from '../util/round.js';
+import { forEachKernelIndex, onnxKernelDims } from './kernel-layout.js';
 import { DataType, onnx } from './onnx-proto.js';
 
 /**
@@ -123,30 +124,13 @@ function padsFor(
 }
 
 /** HWIO (or depthwise [kh, kw, C, multiplier]) kernel-order values to ONNX's [O, I/group, kh, kw]. */
-function toOnnxKernel(
-  node: GraphNode & { kernel: { shape: number[] } },
-  values: ArrayLike<number>,
-): {
-  dims: number[];
-  data: Float64Array;
-} {
-  const [kh = 1, kw = 1, ci = 1, co = 1] = node.kernel.shape;
+function toOnnxKernel(node: GraphNode & { kernel: { shape: number[] } }, values: ArrayLike<number>) {
+  const depthwise = node.op === 'depthwiseConv2d';
   const data = new Float64Array(values.length);
-  if (node.op === 'depthwiseConv2d') {
-    // [kh, kw, C, m] -> [C * m, 1, kh, kw]
-    for (let y = 0; y < kh; y++)
-      for (let x = 0; x < kw; x++)
-        for (let c = 0; c < ci; c++)
-          for (let m = 0; m < co; m++)
-            data[((c * co + m) * kh + y) * kw + x] = values[((y * kw + x) * ci + c) * co + m] as number;
-    return { dims: [ci * co, 1, kh, kw], data };
-  }
-  for (let y = 0; y < kh; y++)
-    for (let x = 0; x < kw; x++)
-      for (let i = 0; i < ci; i++)
-        for (let o = 0; o < co; o++)
-          data[((o * ci + i) * kh + y) * kw + x] = values[((y * kw + x) * ci + i) * co + o] as number;
-  return { dims: [co, ci, kh, kw], data };
+  forEachKernelIndex(node.kernel.shape, depthwise, (dfq, onnx) => {
+    data[onnx] = values[dfq] as number;
+  });
+  return { dims: onnxKernelDims(node.kernel.shape, depthwise), data };
 }
 
 /** Dense [in, out] values to Gemm's transposed B [out, in]. */

@@ -10,6 +10,7 @@ import type {
 import type { LoadedModel, LoadModelOptions } from '../model/load-model.js';
 import { normalizationFrom, requireBatchNorm } from '../model/load-model.js';
 import { ModelLoadError } from '../model/model-load-error.js';
+import { forEachKernelIndex } from './kernel-layout.js';
 import { floatAttr, intAttr, intsAttr, onnx, stringAttr, tensorValues } from './onnx-proto.js';
 
 /**
@@ -186,7 +187,7 @@ export async function loadOnnxModel(path: string, options: LoadModelOptions = {}
       }
       case 'Conv': {
         const v = computed(n);
-        const weight = constantOf(n, 0 + 1);
+        const weight = constantOf(n, 1);
         const [o = 0, cg = 0, kh = 0, kw = 0] = weight.dims;
         const [ih = 0, iw = 0, ic = 0] = v.shape;
         const group = intAttr(n, 'group', 1);
@@ -195,53 +196,29 @@ export async function loadOnnxModel(path: string, options: LoadModelOptions = {}
         const plan = planPadding(n, [ih, iw], [kh, kw], strides, dilations, fail);
         const src = plan.pad ? padded(n, v, plan.pad) : v;
         const bias = n.input?.[2] ? tensor(constantOf(n, 2)) : undefined;
-        const W = weight.values;
-        let node: GraphNode;
-        if (group === 1 && cg === ic) {
-          const kernel = new Float32Array(W.length);
-          for (let oc = 0; oc < o; oc++)
-            for (let i = 0; i < ic; i++)
-              for (let y = 0; y < kh; y++)
-                for (let x = 0; x < kw; x++)
-                  kernel[((y * kw + x) * ic + i) * o + oc] = W[((oc * ic + i) * kh + y) * kw + x] as number;
-          node = {
-            op: 'conv2d',
-            name: name(),
-            inputs: [src.node],
-            kernel: { shape: [kh, kw, ic, o], data: kernel },
-            strides,
-            padding: plan.padding,
-            dilations,
-            activation: 'linear',
-            ...(bias ? { bias } : {}),
-          };
-        } else if (group === ic && cg === 1 && o % ic === 0) {
-          const mult = o / ic;
-          const kernel = new Float32Array(W.length);
-          for (let ch = 0; ch < ic; ch++)
-            for (let m = 0; m < mult; m++)
-              for (let y = 0; y < kh; y++)
-                for (let x = 0; x < kw; x++)
-                  kernel[((y * kw + x) * ic + ch) * mult + m] = W[
-                    ((ch * mult + m) * kh + y) * kw + x
-                  ] as number;
-          node = {
-            op: 'depthwiseConv2d',
-            name: name(),
-            inputs: [src.node],
-            kernel: { shape: [kh, kw, ic, mult], data: kernel },
-            strides,
-            padding: plan.padding,
-            dilations,
-            activation: 'linear',
-            ...(bias ? { bias } : {}),
-          };
-        } else {
-          return fail(
+        const depthwise = group === ic && cg === 1 && o % ic === 0;
+        if (!(group === 1 && cg === ic) && !depthwise)
+          fail(
             n,
             `grouped convolution (group ${group} of ${ic} channels) is supported only as depthwise (group = channels)`,
           );
-        }
+        // dfq's layout: HWIO, or [kh, kw, C, multiplier] for depthwise.
+        const shape = depthwise ? [kh, kw, ic, o / ic] : [kh, kw, ic, o];
+        const kernel = new Float32Array(weight.values.length);
+        forEachKernelIndex(shape, depthwise, (dfq, onnx) => {
+          kernel[dfq] = weight.values[onnx] as number;
+        });
+        const node: GraphNode = {
+          op: depthwise ? 'depthwiseConv2d' : 'conv2d',
+          name: name(),
+          inputs: [src.node],
+          kernel: { shape, data: kernel },
+          strides,
+          padding: plan.padding,
+          dilations,
+          activation: 'linear',
+          ...(bias ? { bias } : {}),
+        };
         add(node, out, { shape: [plan.out[0], plan.out[1], o] });
         break;
       }

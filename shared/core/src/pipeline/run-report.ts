@@ -5,6 +5,7 @@ import type { AccumulatorBits, AccumulatorChoice } from '../quantization/accumul
 import type { WeightTraining } from '../quantization/build-quantized-model.js';
 import type { LayerQuantization } from '../quantization/quantize-model.js';
 import type { ModelsEvaluation } from './quantize-evaluation.js';
+import type { QuantizeOutput } from './quantize-stage.js';
 import type { SynthesisOutput } from './stage-env.js';
 
 export interface LayerReport extends LayerQuantization {
@@ -66,12 +67,8 @@ export interface RunReport {
   };
   /** Top-1 on the real test split of every exported form of the model (evaluation only). */
   evaluation: (Omit<ModelsEvaluation, 'integerRun'> & { integerImagesPerSecond: number | null }) | null;
-  artifacts: {
-    quantizedModel: string;
-    integerModel: string | null;
-    tfjsUint8Model: string;
-    onnxModel: string;
-    onnxFloatModel: string;
+  /** The quantize stage's exports, and the card and images. */
+  artifacts: QuantizeOutput['artifacts'] & {
     card: string;
     images: string | null;
     contactSheet: string | null;
