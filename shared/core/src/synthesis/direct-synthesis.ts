@@ -152,13 +152,16 @@ export async function synthesizeDirect(
   const lossOf = (input: tf.Tensor): tf.Scalar => {
     const x = options.jitter ? jitterView(input, step, options.seed) : input;
     const { output, taps: seen, moments } = runner.run(x, perImage ? { taps } : { moments: bnLayers });
-    let loss = inputStatisticsLoss(x);
+    let statistics: tf.Tensor = tf.scalar(0);
     for (const target of targets) {
       const term = perImage
         ? perImageLoss(seen.get(target.tap) as tf.Tensor, target)
         : momentsLoss(moments.get(target.layer) as ChannelMoments, target);
-      loss = loss.add(term);
+      statistics = statistics.add(term);
     }
+    // The mean over BatchNorm layers, as generative synthesis weighs it: a sum grows with depth and
+    // would drown the label term (52 layers of MobileNetV2: about 270 against a cross-entropy of 2).
+    let loss = inputStatisticsLoss(x).add(statistics.div(Math.max(1, targets.length)));
     if (batchLabels) loss = loss.add(tf.losses.softmaxCrossEntropy(batchLabels, output));
     return loss as tf.Scalar;
   };
