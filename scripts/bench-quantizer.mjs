@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Step 5: the weight quantizers on one synthetic image set. Synthesizes once, then for every
-// setting calibrates, quantizes (rtn, pmf or pgd; 32- or 16-bit accumulators) and evaluates on the
+// setting calibrates, quantizes (rtn, pmf, pgd or recon; 32- or 16-bit accumulators) and evaluates on the
 // full test split: fake-quantized, integer-only executor and stock-TF.js uint8 accuracy.
 // Prints one JSON object; run by scripts/bench.mjs (section "quantizer"). BENCH_QUANTIZER_SEED sets the
 // synthesis seed (the image set), default the run default.
@@ -31,6 +31,17 @@ const SETTINGS = [
   { name: 'w2a8-pmf', weightBits: 2, activationBits: 8, quantizer: 'pmf' },
   { name: 'w1a8-rtn', weightBits: 1, activationBits: 8, quantizer: 'rtn' },
   { name: 'w1a8-pmf', weightBits: 1, activationBits: 8, quantizer: 'pmf' },
+  { name: 'w4a4-recon', weightBits: 4, activationBits: 4, quantizer: 'recon' },
+  { name: 'w4a4-recon-acc16', weightBits: 4, activationBits: 4, quantizer: 'recon', accumulatorBits: 16 },
+  { name: 'w3a3-rtn', weightBits: 3, activationBits: 3, quantizer: 'rtn' },
+  { name: 'w3a3-pmf', weightBits: 3, activationBits: 3, quantizer: 'pmf' },
+  { name: 'w3a3-recon', weightBits: 3, activationBits: 3, quantizer: 'recon' },
+  { name: 'w2a8-recon', weightBits: 2, activationBits: 8, quantizer: 'recon' },
+  { name: 'w1a8-recon', weightBits: 1, activationBits: 8, quantizer: 'recon' },
+  // The other convention of published results: first and last layers at the same bits as the rest.
+  { name: 'w4a4-rtn-same', weightBits: 4, activationBits: 4, quantizer: 'rtn', firstLastBits: null },
+  { name: 'w4a4-pmf-same', weightBits: 4, activationBits: 4, quantizer: 'pmf', firstLastBits: null },
+  { name: 'w4a4-recon-same', weightBits: 4, activationBits: 4, quantizer: 'recon', firstLastBits: null },
 ];
 const calibration = process.env.BENCH_QUANTIZER_CALIB ?? 'mse';
 const seed = Number(process.env.BENCH_QUANTIZER_SEED ?? DEFAULT_CONFIG.seed);

@@ -30,6 +30,13 @@ export const WEIGHT_QUANTIZER_METHODS = {
     needsWeightGradients: true,
     rounding: 'argmax',
   },
+  recon: {
+    summary:
+      "block reconstruction (BRECQ, with Genie/QDrop additions): block by block, learns each weight's rounding (AdaRound), per-channel weight scales and activation step sizes (LSQ) so the quantized block reproduces the FP32 block on the synthetic images; --quantizer-steps counts steps per block",
+    trainsWeights: true,
+    needsWeightGradients: true,
+    rounding: 'learned up/down (AdaRound)',
+  },
 } as const satisfies Record<string, WeightQuantizerInfo>;
 
 export type WeightQuantizerName = keyof typeof WEIGHT_QUANTIZER_METHODS;

@@ -103,6 +103,7 @@ function input(overrides: Partial<CardInput> = {}): CardInput {
         lossInitial: 0.4213,
         lossFinal: 0.0321,
         changedFromNearest: 0.031,
+        blocks: null,
       },
     },
     calibration: {

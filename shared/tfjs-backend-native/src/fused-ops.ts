@@ -53,6 +53,15 @@ export interface FusedOps {
     ste: boolean,
   ): tf.Tensor;
   /**
+   * fakeQuantize's straight-through gradient on its own: dy where x lies inside the grid's range, else 0
+   * (for ops that learn the grid's step beside x, which need this mask outside the tape).
+   */
+  steGradient(
+    dy: tf.Tensor,
+    x: tf.Tensor,
+    params: { scale: number; zeroPoint: number; bits: number },
+  ): tf.Tensor;
+  /**
    * mean((student - teacher)^2) / (mean(teacher^2) + epsilon) as a scalar; differentiable in the
    * student only (the teacher is a constant target).
    */
@@ -331,6 +340,14 @@ function kernels(addon: NativeAddon): tf.KernelConfig[] {
 const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) =>
   tf.engine().runKernel(name, inputs, attrs);
 
+/** dy where x lies inside the grid's range [low, high], else 0: the fake quantization's STE gradient. */
+function steMask(dy: tf.Tensor, x: tf.Tensor, scale: number, zeroPoint: number, qmax: number): tf.Tensor {
+  // The cpu composite compares x with the bounds as float32 scalars: fround them here too.
+  const low = Math.fround(-zeroPoint * scale);
+  const high = Math.fround((qmax - zeroPoint) * scale);
+  return run(CLIPPED_LINEAR_GRAD, { dy, x }, { low, high, lowInclusive: true }) as tf.Tensor;
+}
+
 /**
  * Relu's and Relu6's gradients as one masked copy on 'native'; elsewhere the gradient TF.js registered,
  * which is kept and called unchanged.
@@ -397,10 +414,7 @@ const gradients: tf.GradConfig[] = [
       if (attrs?.ste !== true) return { x: () => tf.zerosLike(g) };
       // The cpu composite compares x with the bounds as float32 scalars: fround them here too.
       const { scale, zeroPoint, qmax } = attrs as { scale: number; zeroPoint: number; qmax: number };
-      const low = Math.fround(-zeroPoint * scale);
-      const high = Math.fround((qmax - zeroPoint) * scale);
-      const mask = { dy: g, x: x as tf.Tensor };
-      return { x: () => run(CLIPPED_LINEAR_GRAD, mask, { low, high, lowInclusive: true }) as tf.Tensor };
+      return { x: () => steMask(g, x as tf.Tensor, scale, zeroPoint, qmax) };
     },
   },
   {
@@ -486,6 +500,7 @@ export const fusedOps: FusedOps = {
       { x },
       { scale: p.scale, zeroPoint: p.zeroPoint, qmax: 2 ** p.bits - 1, ste },
     ) as tf.Tensor,
+  steGradient: (dy, x, p) => steMask(dy, x, p.scale, p.zeroPoint, 2 ** p.bits - 1),
   channelAffineMoments(x, scale, shift) {
     const [y, mean, variance] = run(AFFINE_MOMENTS, { x, scale, shift }) as unknown as [
       tf.Tensor,

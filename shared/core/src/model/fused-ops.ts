@@ -70,6 +70,15 @@ export function fusedFakeQuantize(
   return fused()?.fakeQuantize(x, params, ste) ?? null;
 }
 
+/** The fake quantization's straight-through gradient (dy inside the grid's range, else 0), fused where offered. */
+export function fusedSteGradient(
+  dy: tf.Tensor,
+  x: tf.Tensor,
+  params: { scale: number; zeroPoint: number; bits: number },
+): tf.Tensor | null {
+  return fused()?.steGradient(dy, x, params) ?? null;
+}
+
 /** Mean-field weights, softmax(beta * scores) . levels per row, fused where the backend can (else null). */
 export function fusedExpectedLevels(
   scores: tf.Tensor2D,

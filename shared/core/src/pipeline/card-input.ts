@@ -57,10 +57,18 @@ export function cardInput(report: RunReport, folding: FoldResult, plan: Quantiza
             images: t.images,
             learningRate: t.learningRate,
             beta: { start: t.betaStart, end: t.betaEnd },
-            distillationLoss: `KL(teacher || student) on logits at T = ${t.temperature} + ${t.featureWeight} x relative MSE of every conv/dense output, on synthetic images only`,
+            distillationLoss: t.objective,
             lossInitial: t.lossInitial,
             lossFinal: t.lossFinal,
             changedFromNearest: t.changedFromNearest,
+            blocks:
+              t.blocks?.map((b) => ({
+                output: b.output,
+                layers: b.layers,
+                nearestError: b.nearestError,
+                error: b.hardError,
+                seconds: b.seconds,
+              })) ?? null,
           }
         : null,
     },
@@ -81,7 +89,9 @@ export function cardInput(report: RunReport, folding: FoldResult, plan: Quantiza
           kind: 'distillation',
           images: t.images,
           steps: t.steps,
-          loss: 'KL on logits + feature MSE to the FP32 model',
+          loss: t.blocks
+            ? 'block outputs matched to the FP32 model'
+            : 'KL on logits + feature MSE to the FP32 model',
           learningRate: t.learningRate,
         }
       : { kind: 'none' },

@@ -42,15 +42,17 @@ export async function buildQuantizedModel(
       throw new Error(`the ${options.quantizer} quantizer distils on the synthetic images; none were given`);
     ({ learned, training } = await train(folded, nearest, images, options));
   }
-  // The fit reads only integer weights and activation grids; the grids do not depend on the weights.
+  // The fit reads the final grids: learned ones where the quantizer learned them.
+  const start = learned?.activations?.size ? quantizeModel(folded, plan, ranges, learned) : nearest;
   const fit = fitAccumulators(
     folded,
-    learned ? { ...nearest, weights: new Map(learned.weights) } : nearest,
+    learned ? { ...start, weights: new Map(learned.weights) } : start,
     options.accumulatorBits,
   );
   const model = quantizeModel(folded, plan, ranges, {
     weights: fit.weights,
     biases: learned?.biases ?? new Map(),
+    ...(learned?.activations ? { activations: learned.activations } : {}),
   });
   return { model, accumulators: fit.choices, training };
 }

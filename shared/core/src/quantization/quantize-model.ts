@@ -27,10 +27,12 @@ export interface QuantizedModel {
   layers: LayerQuantization[];
 }
 
-/** Weights and biases a trained quantizer (PMF, PGD) chose, in place of round-to-nearest's. */
+/** Weights and biases a trained quantizer chose, in place of round-to-nearest's, and any activation grids it learned. */
 export interface LearnedWeights {
   weights: ReadonlyMap<string, ChannelQuantized>;
   biases: ReadonlyMap<string, Float32Array>;
+  /** Activation grids whose step was learned (block reconstruction), in place of calibration's. */
+  activations?: ReadonlyMap<string, AffineParams>;
 }
 
 /**
@@ -66,9 +68,10 @@ export function quantizeModel(
     let ap: AffineParams | undefined;
     let range: Range | undefined;
     if (aBits !== undefined) {
-      range = ranges.get(node.name);
+      const learnedGrid = learned?.activations?.get(node.name);
+      range = learnedGrid ? gridRange(learnedGrid) : ranges.get(node.name);
       if (!range) throw new Error(`no calibrated range for ${node.name}`);
-      ap = affineParams(range, aBits);
+      ap = learnedGrid ?? affineParams(range, aBits);
       activations.set(node.name, ap);
     }
     if (wq || ap) {
@@ -88,6 +91,11 @@ export function quantizeModel(
     return result;
   });
   return { graph: { ...folded, nodes }, weights, activations, layers };
+}
+
+/** The range an affine grid covers. */
+export function gridRange(p: AffineParams): Range {
+  return { min: -p.zeroPoint * p.scale, max: (2 ** p.bits - 1 - p.zeroPoint) * p.scale };
 }
 
 /** The GraphRunner transform that fake-quantizes activations of a quantized model. */

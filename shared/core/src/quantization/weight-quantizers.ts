@@ -1,26 +1,47 @@
 import type { WeightQuantizerName } from '@dfq/contract';
 import type * as tf from '@tensorflow/tfjs';
 import type { ModelGraph } from '../model/graph.js';
-import {
-  DEFAULT_MEAN_FIELD,
-  type MeanFieldOptions,
-  type MeanFieldResult,
-  trainMeanField,
-} from './mean-field.js';
+import { type BlockFigures, DEFAULT_RECONSTRUCTION, reconstructBlocks } from './block-reconstruction.js';
+import { DEFAULT_MEAN_FIELD, type MeanFieldOptions, trainMeanField } from './mean-field.js';
 import type { LearnedWeights, QuantizedModel } from './quantize-model.js';
 import type { SimplexProjection } from './simplex-projection.js';
 
 export interface WeightTrainingOptions {
+  /** Optimization steps (recon: per block). */
   steps: number;
   seed: number;
   onProgress?: MeanFieldOptions['onProgress'];
+  /** A trainer's settings other than its defaults (the bench's ablations). */
+  overrides?: Record<string, number | boolean>;
 }
 
-/** The distillation's settings (minus seed and callback) and its figures, as the report states them. */
-export type WeightTraining = Omit<MeanFieldOptions, 'seed' | 'onProgress'> &
-  Omit<MeanFieldResult, 'weights' | 'biases'> & { images: number };
+/** What a trainer did, as the report and the card state it. */
+export interface WeightTraining {
+  /** How the choice of level is relaxed while training (softmax, sparsemax, rectified sigmoid). */
+  projection: string;
+  /** Optimizer steps in all. */
+  steps: number;
+  batchSize: number;
+  images: number;
+  learningRate: number;
+  /** The relaxation's sharpness from first to last step (PMF's β; AdaRound's regularizer exponent). */
+  betaStart: number;
+  betaEnd: number;
+  /** The objective, in words. */
+  objective: string;
+  /** The trainer's other settings as run. */
+  settings: Record<string, number | boolean>;
+  lossInitial: number;
+  lossFinal: number;
+  /** Share of weights whose final level differs from round-to-nearest's. */
+  changedFromNearest: number;
+  trainedLayers: string[];
+  seconds: number;
+  /** Block reconstruction's per-block figures (null for trainers without blocks). */
+  blocks: BlockFigures[] | null;
+}
 
-/** Learns a model's integer weights from their round-to-nearest start on the synthetic images. */
+/** Learns a model's integer weights (and, for some, activation steps) from round-to-nearest's start. */
 export type WeightTrainer = (
   folded: ModelGraph,
   nearest: QuantizedModel,
@@ -30,18 +51,80 @@ export type WeightTrainer = (
 
 function meanField(projection: SimplexProjection): WeightTrainer {
   return async (folded, nearest, images, options) => {
-    const settings = { ...DEFAULT_MEAN_FIELD, steps: options.steps, projection };
+    const { steps, batchSize, learningRate, betaStart, betaEnd, temperature, featureWeight } = {
+      ...DEFAULT_MEAN_FIELD,
+      ...options.overrides,
+      steps: options.steps,
+    };
     const { weights, biases, ...figures } = await trainMeanField(folded, nearest, images, {
-      ...settings,
+      projection,
+      steps,
+      batchSize,
+      learningRate,
+      betaStart,
+      betaEnd,
+      temperature,
+      featureWeight,
       seed: options.seed,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     return {
       learned: { weights, biases },
-      training: { ...settings, ...figures, images: images.shape[0] },
+      training: {
+        projection,
+        steps,
+        batchSize,
+        images: images.shape[0],
+        learningRate,
+        betaStart,
+        betaEnd,
+        objective: `KL(teacher || student) on logits at T = ${temperature} + ${featureWeight} x relative MSE of every conv/dense output, on synthetic images only`,
+        settings: { temperature, featureWeight },
+        ...figures,
+        blocks: null,
+      },
     };
   };
 }
+
+const reconstruction: WeightTrainer = async (folded, nearest, images, options) => {
+  const settings = { ...DEFAULT_RECONSTRUCTION, ...options.overrides, iterations: options.steps };
+  const { weights, biases, activations, blocks, ...figures } = await reconstructBlocks(
+    folded,
+    nearest,
+    images,
+    {
+      ...settings,
+      seed: options.seed,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    },
+  );
+  const { batchSize, learningRate, betaStart, betaEnd, roundingWeight, warmup, dropProbability } = settings;
+  const { learnActivationSteps, learnWeightScales } = settings;
+  return {
+    learned: { weights, biases, activations },
+    training: {
+      projection: 'rectified sigmoid (AdaRound)',
+      steps: options.steps * blocks.length,
+      batchSize,
+      images: images.shape[0],
+      learningRate,
+      betaStart,
+      betaEnd,
+      objective: `per block: squared error to the FP32 block's output (sum over channels) + ${settings.roundingWeight} x AdaRound's rounding regularizer; ${settings.learnActivationSteps ? 'activation steps learned (LSQ)' : 'calibrated activation steps'}; QDrop p = ${settings.dropProbability}; synthetic images only`,
+      settings: {
+        stepsPerBlock: options.steps,
+        roundingWeight,
+        warmup,
+        dropProbability,
+        learnActivationSteps,
+        learnWeightScales,
+      },
+      ...figures,
+      blocks,
+    },
+  };
+};
 
 /**
  * The implementation of every weight quantizer the contract's WEIGHT_QUANTIZER_METHODS registers:
@@ -51,4 +134,5 @@ export const WEIGHT_QUANTIZERS: Record<WeightQuantizerName, WeightTrainer | null
   rtn: null,
   pmf: meanField('softmax'),
   pgd: meanField('sparsemax'),
+  recon: reconstruction,
 };

@@ -75,6 +75,10 @@ export interface CardWeightQuantizer {
     lossFinal: number | null;
     /** Share of weights whose level differs from round-to-nearest's. */
     changedFromNearest: number | null;
+    /** Block reconstruction: each block's output error, round-to-nearest's beside the learned one. */
+    blocks:
+      | { output: string; layers: string[]; nearestError: number; error: number; seconds: number }[]
+      | null;
   } | null;
 }
 
@@ -268,6 +272,11 @@ function quantizerText(q: CardWeightQuantizer): string[][] {
     ['loss first → last step', `${orNM(t.lossInitial, num)} → ${orNM(t.lossFinal, num)}`],
     ['weights moved off round-to-nearest', pct(t.changedFromNearest)],
   );
+  for (const b of t.blocks ?? [])
+    rows.push([
+      `block ${b.output} (${b.layers.join(', ')})`,
+      `output error ${num(b.nearestError)} (round-to-nearest) → ${num(b.error)}, ${num(b.seconds)} s`,
+    ]);
   return rows;
 }
 

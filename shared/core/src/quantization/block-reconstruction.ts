@@ -1,0 +1,463 @@
+import type { DistillationProgress } from '@dfq/contract';
+import * as tf from '@tensorflow/tfjs';
+import { requireWeightGradients } from '../backend/weight-gradients.js';
+import type { GraphNode, ModelGraph, WeightedNode } from '../model/graph.js';
+import { isWeighted, outputChannelIndexer } from '../model/graph.js';
+import { GraphRunner } from '../model/graph-runner.js';
+import { Adam } from '../util/adam.js';
+import { seededRandom } from '../util/rng.js';
+import { yieldToEventLoop } from '../util/yield.js';
+import { type AffineParams, fakeQuantize } from './activation-quantizer.js';
+import { type Block, blockGraph, partitionBlocks } from './blocks.js';
+import { fakeQuantizeLearnedStep, learnedParams } from './learned-step.js';
+import type { QuantizedModel } from './quantize-model.js';
+import { type ChannelQuantized, channelQuantized } from './weight-quantizer.js';
+
+export interface ReconstructionOptions {
+  /** Optimization steps per block. */
+  iterations: number;
+  batchSize: number;
+  /** Adam step for the rounding variables; weight scales and activation steps use a tenth of it. */
+  learningRate: number;
+  /** Weight of the rounding regularizer (AdaRound's λ; BRECQ's 0.01). */
+  roundingWeight: number;
+  /** The regularizer's exponent, annealed from start to end after the warm-up share of the steps. */
+  betaStart: number;
+  betaEnd: number;
+  warmup: number;
+  /** Learn each quantized activation's step size (LSQ) instead of keeping the calibrated one. */
+  learnActivationSteps: boolean;
+  /** Learn each output channel's weight scale beside the rounding. */
+  learnWeightScales: boolean;
+  /** QDrop: probability that an activation keeps its full-precision value in a training step (0: off). */
+  dropProbability: number;
+  seed: number;
+  onProgress?: (p: DistillationProgress) => void;
+  /** Called when a block is done, with its figures. */
+  onBlock?: (b: BlockFigures, index: number, count: number) => void;
+}
+
+export const DEFAULT_RECONSTRUCTION: Omit<ReconstructionOptions, 'seed' | 'iterations'> = {
+  batchSize: 32,
+  learningRate: 1e-2,
+  roundingWeight: 0.01,
+  betaStart: 20,
+  betaEnd: 2,
+  warmup: 0.2,
+  learnActivationSteps: true,
+  learnWeightScales: true,
+  dropProbability: 0.5,
+};
+
+export interface BlockFigures {
+  /** The block's output node and its weighted layers. */
+  output: string;
+  layers: string[];
+  /** Reconstruction error (sum over channels, mean over positions) at the first and last step. */
+  lossInitial: number;
+  lossFinal: number;
+  /** The same error with hard rounding, measured on all images after the block is done. */
+  hardError: number;
+  /** Round-to-nearest's error for the same block input, for comparison. */
+  nearestError: number;
+  /** Which the block keeps: the learned rounding, or round-to-nearest where that came closer. */
+  kept: 'learned' | 'nearest';
+  seconds: number;
+}
+
+export interface ReconstructionResult {
+  weights: Map<string, ChannelQuantized>;
+  biases: Map<string, Float32Array>;
+  /** Activation grids with learned steps (only those learned). */
+  activations: Map<string, AffineParams>;
+  blocks: BlockFigures[];
+  trainedLayers: string[];
+  lossInitial: number;
+  lossFinal: number;
+  changedFromNearest: number;
+  seconds: number;
+}
+
+// AdaRound's rectified sigmoid stretch: h(V) = clip(sigmoid(V) * (ζ - γ) + γ, 0, 1).
+const ZETA = 1.1;
+const GAMMA = -0.1;
+
+/** One layer's rounding problem: each weight between two adjacent grid levels, lower + gap·h(V). */
+interface LayerRounding {
+  node: WeightedNode;
+  init: ChannelQuantized;
+  /** Lower of the two levels each weight lies between (grid units), flat. */
+  lower: tf.Tensor;
+  gap: number;
+  rounding: tf.Variable;
+  logScale: tf.Variable;
+  channels: number;
+}
+
+function layerRounding(node: WeightedNode, init: ChannelQuantized): LayerRounding {
+  const { channels, of } = outputChannelIndexer(node);
+  // Binary's levels are -1 and 1, two units apart; every other grid is spaced by one.
+  const gap = init.bits === 1 ? 2 : 1;
+  const low = -init.maxLevel;
+  const high = init.maxLevel;
+  const n = node.kernel.data.length;
+  const lower = new Float32Array(n);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = (node.kernel.data[i] as number) / (init.scales[of(i)] as number);
+    const l = Math.min(high - gap, Math.max(low, low + Math.floor((x - low) / gap) * gap));
+    const rest = Math.min(1, Math.max(0, (x - l) / gap));
+    lower[i] = l;
+    // The inverse of h at the weight's own position, so the soft weight starts at the FP32 value.
+    v[i] = Math.log((rest - GAMMA) / (ZETA - rest));
+  }
+  const variable = (make: () => tf.Tensor, name: string) => tf.tidy(() => tf.variable(make(), true, name));
+  return {
+    node,
+    init,
+    lower: tf.tensor(lower, node.kernel.shape),
+    gap,
+    rounding: variable(() => tf.tensor(v, node.kernel.shape), `${node.name}/rounding`),
+    logScale: variable(() => tf.tensor1d(init.scales.map(Math.log)), `${node.name}/log_scale`),
+    channels,
+  };
+}
+
+const rectifiedSigmoid = (v: tf.Tensor) =>
+  tf.clipByValue(tf.add(tf.mul(tf.sigmoid(v), ZETA - GAMMA), GAMMA), 0, 1);
+
+/** Kernel from levels (grid units, the node's shape) times the per-channel scale. */
+function scaled(r: LayerRounding, levels: tf.Tensor): tf.Tensor {
+  return tf.mul(levels.reshape([-1, r.channels]), tf.exp(r.logScale)).reshape(r.node.kernel.shape);
+}
+
+function softKernel(r: LayerRounding): tf.Tensor {
+  return scaled(r, tf.add(r.lower, tf.mul(rectifiedSigmoid(r.rounding), r.gap)));
+}
+
+function hardLevels(r: LayerRounding): tf.Tensor {
+  return tf.add(r.lower, tf.mul(tf.cast(tf.greaterEqual(r.rounding, 0), 'float32'), r.gap));
+}
+
+/** AdaRound's regularizer: pushes every h(V) to 0 or 1 as β falls. */
+function roundingPenalty(r: LayerRounding, beta: number): tf.Scalar {
+  const h = rectifiedSigmoid(r.rounding);
+  return tf.sum(tf.sub(1, tf.pow(tf.abs(tf.sub(tf.mul(h, 2), 1)), beta))) as tf.Scalar;
+}
+
+/** BRECQ's reconstruction error: squared error summed over channels, averaged over batch and positions. */
+function reconstructionError(student: tf.Tensor, teacher: tf.Tensor): tf.Scalar {
+  return tf.mean(tf.sum(tf.square(tf.sub(student, teacher)), -1)) as tf.Scalar;
+}
+
+/**
+ * QDrop's per-element choice between full-precision and quantized values: a pool of 0/1 draws per
+ * tensor size (twice the size, drawn once from the seeded generator), cut at a random offset per use.
+ * Drawing fresh uniform tensors every step cost more than the block's convolutions.
+ */
+class DropMasks {
+  private readonly pools = new Map<number, tf.Tensor1D>();
+
+  constructor(
+    private readonly probability: number,
+    private readonly random: () => number,
+  ) {}
+
+  /** full where the mask is 1, else quant; differentiable in both. */
+  mix(full: tf.Tensor, quant: tf.Tensor): tf.Tensor {
+    if (this.probability <= 0) return quant;
+    const size = full.size;
+    let pool = this.pools.get(size);
+    if (!pool) {
+      const draws = Float32Array.from({ length: 2 * size }, () => (this.random() < this.probability ? 1 : 0));
+      pool = tf.keep(tf.tensor1d(draws));
+      this.pools.set(size, pool);
+    }
+    const mask = pool.slice(Math.floor(this.random() * size), size).reshape(full.shape);
+    return tf.add(quant, tf.mul(mask, tf.sub(full, quant)));
+  }
+
+  dispose(): void {
+    tf.dispose([...this.pools.values()]);
+    this.pools.clear();
+  }
+}
+
+/**
+ * Runs `apply` over `x` in batches and stacks the results (inference, so each batch is tidied).
+ */
+function batched(x: tf.Tensor, batch: number, apply: (b: tf.Tensor) => tf.Tensor): tf.Tensor {
+  const n = x.shape[0] as number;
+  const parts: tf.Tensor[] = [];
+  for (let i = 0; i < n; i += batch) parts.push(tf.tidy(() => apply(x.slice(i, Math.min(batch, n - i)))));
+  const all = parts.length === 1 ? (parts[0] as tf.Tensor) : tf.concat(parts);
+  if (parts.length > 1) tf.dispose(parts);
+  return all;
+}
+
+/**
+ * Block-wise reconstruction on synthetic images (BRECQ, with Genie's and QDrop's additions): the
+ * graph is cut into blocks (residual blocks, else single layers); for each block in order, the
+ * rounding of every weight (AdaRound), the per-channel weight scales and the step size of every
+ * activation quantizer inside it (LSQ) are learned so that the block's quantized output, fed by the
+ * already-quantized blocks before it, matches the full-precision block's output. QDrop keeps a random
+ * half of the activations full-precision in each step. The result is hard-rounded integers on the
+ * same grids, so accumulator fit and the integer export apply unchanged.
+ */
+export async function reconstructBlocks(
+  folded: ModelGraph,
+  init: QuantizedModel,
+  images: tf.Tensor4D,
+  options: ReconstructionOptions,
+): Promise<ReconstructionResult> {
+  requireWeightGradients([{ option: 'quantizer', value: 'recon', instead: 'rtn' }]);
+  const start = performance.now();
+  const blocks = partitionBlocks(folded).filter((b) => b.nodes.some((n) => init.weights.has(n.name)));
+  const random = seededRandom(options.seed);
+  const count = images.shape[0];
+  const batch = Math.min(options.batchSize, count);
+  const totalSteps = blocks.length * options.iterations;
+  const weights = new Map<string, ChannelQuantized>();
+  const activations = new Map<string, AffineParams>();
+  const figures: BlockFigures[] = [];
+
+  // Block inputs for every image: full precision (the teacher's), and through the quantized blocks so far.
+  const inputGrid = init.activations.get(folded.inputName);
+  let fpInput: tf.Tensor = tf.clone(images);
+  let qInput: tf.Tensor = inputGrid ? fakeQuantize(images, inputGrid) : tf.clone(images);
+  let step = 0;
+  try {
+    for (const [index, block] of blocks.entries()) {
+      const blockStart = performance.now();
+      const graph = blockGraph(folded, block, fpInput.shape.slice(1) as number[]);
+      const teacher = new GraphRunner(graph);
+      const student = new GraphRunner(graph);
+      const result = await reconstructBlock(block, graph, teacher, student, init, fpInput, qInput, {
+        options,
+        random,
+        batch,
+        count,
+        onStep: (loss, beta) => {
+          step++;
+          const seconds = (performance.now() - start) / 1000;
+          options.onProgress?.({
+            step,
+            steps: totalSteps,
+            beta,
+            loss,
+            seconds,
+            etaSeconds: (seconds / step) * (totalSteps - step),
+          });
+        },
+      }).catch((e) => {
+        teacher.dispose();
+        student.dispose();
+        throw e;
+      });
+      const shapeOf = (name: string) =>
+        (graph.nodes.find((n) => n.name === name) as WeightedNode).kernel.shape;
+      const kernelsOf = (chosen: Map<string, ChannelQuantized>) =>
+        new Map([...chosen].map(([name, wq]) => [name, tf.tensor(wq.dequantized, shapeOf(name))]));
+      const transformOf =
+        (grids: (name: string) => AffineParams | undefined) => (node: GraphNode, out: tf.Tensor) => {
+          const p = node.name === graph.inputName ? undefined : grids(node.name);
+          return p ? fakeQuantize(out, p) : out;
+        };
+      const nearestWeights = new Map(
+        [...result.weights.keys()].map((name) => [name, init.weights.get(name) as ChannelQuantized]),
+      );
+      const learnedKernels = kernelsOf(result.weights);
+      const nearestKernels = kernelsOf(nearestWeights);
+      // The next block's inputs: the FP32 block on FP32 inputs, the finished quantized block on
+      // quantized ones; and how close each candidate comes to the FP32 output on all images.
+      const nextFp = batched(fpInput, 64, (x) => teacher.predict(x));
+      const learnedQ = batched(
+        qInput,
+        64,
+        (x) =>
+          student.run(x, {
+            kernels: learnedKernels,
+            transform: transformOf((n) => result.activations.get(n) ?? init.activations.get(n)),
+          }).output,
+      );
+      const nearestQ = batched(
+        qInput,
+        64,
+        (x) =>
+          student.run(x, { kernels: nearestKernels, transform: transformOf((n) => init.activations.get(n)) })
+            .output,
+      );
+      const hardError = tf.tidy(() => reconstructionError(learnedQ, nextFp).dataSync()[0] as number);
+      const nearestError = tf.tidy(() => reconstructionError(nearestQ, nextFp).dataSync()[0] as number);
+      // Hard rounding can undo what the soft weights learned (rounding variables left near one half):
+      // a block that ends worse than round-to-nearest keeps round-to-nearest, measured, not assumed.
+      const keepLearned = hardError <= nearestError;
+      for (const [name, wq] of keepLearned ? result.weights : nearestWeights) weights.set(name, wq);
+      if (keepLearned) for (const [name, p] of result.activations) activations.set(name, p);
+      tf.dispose([...learnedKernels.values(), ...nearestKernels.values(), keepLearned ? nearestQ : learnedQ]);
+      teacher.dispose();
+      student.dispose();
+      tf.dispose([fpInput, qInput]);
+      fpInput = nextFp;
+      qInput = keepLearned ? learnedQ : nearestQ;
+      const done: BlockFigures = {
+        output: block.output,
+        layers: block.nodes.filter((n) => init.weights.has(n.name)).map((n) => n.name),
+        lossInitial: result.lossInitial,
+        lossFinal: result.lossFinal,
+        hardError,
+        nearestError,
+        kept: keepLearned ? 'learned' : 'nearest',
+        seconds: (performance.now() - blockStart) / 1000,
+      };
+      figures.push(done);
+      options.onBlock?.(done, index, blocks.length);
+    }
+  } finally {
+    tf.dispose([fpInput, qInput]);
+  }
+  let changed = 0;
+  let total = 0;
+  const biases = new Map<string, Float32Array>();
+  for (const [name, wq] of weights) {
+    const before = init.weights.get(name) as ChannelQuantized;
+    wq.q.forEach((v, i) => {
+      if (v !== before.q[i]) changed++;
+    });
+    total += wq.q.length;
+    const node = folded.nodes.find((n) => n.name === name) as WeightedNode;
+    if (node.bias) biases.set(name, node.bias.data);
+  }
+  return {
+    weights,
+    biases,
+    activations,
+    blocks: figures,
+    trainedLayers: [...weights.keys()],
+    lossInitial: figures[0]?.lossInitial ?? Number.NaN,
+    lossFinal: figures[figures.length - 1]?.lossFinal ?? Number.NaN,
+    changedFromNearest: total ? changed / total : 0,
+    seconds: (performance.now() - start) / 1000,
+  };
+}
+
+interface BlockRun {
+  options: ReconstructionOptions;
+  random: () => number;
+  batch: number;
+  count: number;
+  onStep: (loss: number, beta: number) => void;
+}
+
+async function reconstructBlock(
+  block: Block,
+  graph: ModelGraph,
+  teacher: GraphRunner,
+  student: GraphRunner,
+  init: QuantizedModel,
+  fpInput: tf.Tensor,
+  qInput: tf.Tensor,
+  run: BlockRun,
+): Promise<{
+  weights: Map<string, ChannelQuantized>;
+  activations: Map<string, AffineParams>;
+  lossInitial: number;
+  lossFinal: number;
+}> {
+  const { options } = run;
+  const layers = graph.nodes
+    .filter(isWeighted)
+    .filter((n) => init.weights.has(n.name))
+    .map((n) => layerRounding(n, init.weights.get(n.name) as ChannelQuantized));
+  // The block's own activation quantizers (its input's grid belongs to the block before it).
+  const quantized = block.nodes.filter((n) => init.activations.has(n.name));
+  const steps = new Map(
+    quantized.map((n) => {
+      const p = init.activations.get(n.name) as AffineParams;
+      return [
+        n.name,
+        tf.tidy(() =>
+          tf.variable(tf.scalar(Math.log(p.scale)), options.learnActivationSteps, `${n.name}/log_step`),
+        ),
+      ];
+    }),
+  );
+  const drops = new DropMasks(options.dropProbability, run.random);
+  const roundingOptimizer = new Adam({ learningRate: options.learningRate });
+  const affineOptimizer = new Adam({ learningRate: options.learningRate / 10 });
+  const warm = Math.floor(options.iterations * options.warmup);
+  let lossInitial = Number.NaN;
+  let lossFinal = Number.NaN;
+  try {
+    for (let it = 0; it < options.iterations; it++) {
+      // β falls from start to end after the warm-up, during which the regularizer is off.
+      const progress = it < warm ? 0 : (it - warm) / Math.max(1, options.iterations - warm);
+      const beta = options.betaEnd + (options.betaStart - options.betaEnd) * (1 - progress);
+      const regularize = it >= warm;
+      const indices = Array.from({ length: run.batch }, () => Math.floor(run.random() * run.count));
+      const [xFp, xQ] = tf.tidy(() => {
+        const pick = tf.tensor1d(indices, 'int32');
+        return [tf.gather(fpInput, pick), tf.gather(qInput, pick)];
+      });
+      const target = tf.tidy(() => teacher.predict(xFp));
+      const mix = (full: tf.Tensor, quant: tf.Tensor) => drops.mix(full, quant);
+      const transform = (node: GraphNode, out: tf.Tensor) => {
+        const logStep = steps.get(node.name);
+        if (!logStep) return out;
+        const p = init.activations.get(node.name) as AffineParams;
+        return mix(out, fakeQuantizeLearnedStep(out, logStep as tf.Scalar, p.zeroPoint, p.bits));
+      };
+      const lossTensor = tf.tidy(() => {
+        const kernels = new Map<string, tf.Tensor>();
+        const input = mix(xFp, xQ);
+        const loss = () => {
+          for (const r of layers) kernels.set(r.node.name, softKernel(r));
+          const out = student.run(input, { kernels, transform }).output;
+          let total = reconstructionError(out, target);
+          if (regularize)
+            for (const r of layers)
+              total = tf.add(total, tf.mul(roundingPenalty(r, beta), options.roundingWeight));
+          return total as tf.Scalar;
+        };
+        const { value, grads } = tf.variableGrads(loss);
+        const named = (variable: tf.Variable) => ({ variable, grad: grads[variable.name] as tf.Tensor });
+        roundingOptimizer.applyGradients(layers.map((r) => named(r.rounding)));
+        const affine = [
+          ...(options.learnWeightScales ? layers.map((r) => named(r.logScale)) : []),
+          ...(options.learnActivationSteps ? [...steps.values()].map(named) : []),
+        ];
+        if (affine.length > 0) affineOptimizer.applyGradients(affine);
+        return value;
+      });
+      const loss = (await lossTensor.data())[0] as number;
+      tf.dispose([xFp, xQ, target, lossTensor]);
+      if (it === 0) lossInitial = loss;
+      lossFinal = loss;
+      run.onStep(loss, regularize ? beta : options.betaStart);
+      await yieldToEventLoop();
+    }
+    const weights = new Map<string, ChannelQuantized>();
+    for (const r of layers) {
+      const levels = tf.tidy(() => hardLevels(r));
+      const q = Int32Array.from((await levels.data()) as Float32Array, Math.round);
+      levels.dispose();
+      const scales = Float32Array.from(await r.logScale.data(), Math.exp);
+      const { of } = outputChannelIndexer(r.node);
+      weights.set(r.node.name, channelQuantized(r.node.kernel, r.init.bits, q, scales, of, r.init.maxLevel));
+    }
+    const activations = new Map<string, AffineParams>();
+    if (options.learnActivationSteps)
+      for (const [name, logStep] of steps)
+        activations.set(
+          name,
+          learnedParams(init.activations.get(name) as AffineParams, (await logStep.data())[0] as number),
+        );
+    return { weights, activations, lossInitial, lossFinal };
+  } finally {
+    drops.dispose();
+    roundingOptimizer.dispose();
+    affineOptimizer.dispose();
+    for (const r of layers) tf.dispose([r.lower, r.rounding, r.logScale]);
+    tf.dispose([...steps.values()]);
+  }
+}

@@ -1,0 +1,144 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  fakeQuantize,
+  fakeQuantizeLearnedStep,
+  type GraphNode,
+  GraphRunner,
+  learnedParams,
+  type ModelGraph,
+  partitionBlocks,
+  planQuantization,
+  quantizeModel,
+  reconstructBlocks,
+  seededRandom,
+  selectBackend,
+} from '../src/index.js';
+
+beforeAll(async () => {
+  await selectBackend('cpu');
+});
+
+/** input -> c1 -> [c2 -> c3, + c1 shortcut] -> relu -> gap -> fc: one stem, one residual block, a head. */
+function residualCnn(seed: number): ModelGraph {
+  const random = seededRandom(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+  const tensor = (shape: number[], std: number) => ({
+    shape,
+    data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => gauss() * std),
+  });
+  const conv = (name: string, input: string, cin: number, activation: 'relu' | 'linear'): GraphNode => ({
+    op: 'conv2d',
+    name,
+    inputs: [input],
+    kernel: tensor([3, 3, cin, 8], 0.25),
+    bias: tensor([8], 0.05),
+    strides: [1, 1],
+    padding: 'same',
+    dilations: [1, 1],
+    activation,
+  });
+  return {
+    name: 'residual',
+    inputName: 'input',
+    outputName: 'fc',
+    normalization: { mean: [0], std: [1] },
+    metadata: {},
+    nodes: [
+      { op: 'input', name: 'input', inputs: [], shape: [8, 8, 3] },
+      conv('c1', 'input', 3, 'relu'),
+      conv('c2', 'c1', 8, 'relu'),
+      conv('c3', 'c2', 8, 'linear'),
+      { op: 'add', name: 'add', inputs: ['c3', 'c1'], activation: 'linear' },
+      { op: 'activation', name: 'act', inputs: ['add'], activation: 'relu' },
+      { op: 'globalAvgPool', name: 'gap', inputs: ['act'] },
+      { op: 'dense', name: 'fc', inputs: ['gap'], kernel: tensor([8, 5], 0.5), activation: 'linear' },
+    ],
+  };
+}
+
+describe('reconstruction blocks', () => {
+  it('keep a residual block whole, give chained layers a block each, and fold weightless nodes into the block before', () => {
+    const blocks = partitionBlocks(residualCnn(1));
+    expect(
+      blocks.map((b) => ({ input: b.input, nodes: b.nodes.map((n) => n.name), output: b.output })),
+    ).toEqual([
+      { input: 'input', nodes: ['c1'], output: 'c1' },
+      { input: 'c1', nodes: ['c2', 'c3', 'add', 'act', 'gap'], output: 'gap' },
+      { input: 'gap', nodes: ['fc'], output: 'fc' },
+    ]);
+  });
+});
+
+describe('learned activation step (LSQ)', () => {
+  it('quantizes as the fixed grid does and passes LSQ gradients to x and to the log step', () => {
+    const x = tf.tensor1d([0.26, -0.04, 5, 0.7]);
+    const p = { bits: 4, scale: 0.1, zeroPoint: 1 };
+    const logStep = tf.scalar(Math.log(p.scale));
+    const y = fakeQuantizeLearnedStep(x, logStep, p.zeroPoint, p.bits);
+    // The grid of the step the variable holds (float32 log of 0.1).
+    const held = learnedParams(p, logStep.dataSync()[0] as number);
+    expect(Array.from(y.dataSync())).toEqual(Array.from(fakeQuantize(x, held).dataSync()));
+    const [dx, dLog] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      fakeQuantizeLearnedStep(a, b as tf.Scalar, p.zeroPoint, p.bits).sum(),
+    )([x, logStep]) as [tf.Tensor, tf.Tensor];
+    // Levels 4, 1, 51 (outside: clipped to 15) and 8.
+    expect(Array.from(dx.dataSync())).toEqual([1, 1, 0, 1]);
+    // d/ds: (round(x/s) - x/s) inside, (clipped level - zero point) outside; times s for the log.
+    const expected = (3 - 2.6 + (0 - -0.4) + (15 - 1) + (7 - 7)) * 0.1;
+    expect(dLog.dataSync()[0]).toBeCloseTo(expected, 5);
+  });
+});
+
+describe('block reconstruction', () => {
+  it('ends on the ternary grid, beats round-to-nearest block by block, and leaks nothing', async () => {
+    const graph = residualCnn(3);
+    const plan = planQuantization(graph, { weightBits: 2, activationBits: 4, firstLastBits: null });
+    const random = seededRandom(4);
+    const images = tf.tensor4d(
+      Float32Array.from({ length: 64 * 8 * 8 * 3 }, () => random() * 2 - 1),
+      [64, 8, 8, 3],
+    );
+    // Ranges from the FP32 model on these images (min-max).
+    const ranges = tf.tidy(() => {
+      const { taps } = new GraphRunner(graph).run(images, {
+        taps: new Set(graph.nodes.map((n) => n.name)),
+      });
+      return new Map(
+        [...taps].map(([name, t]) => [
+          name,
+          { min: t.min().dataSync()[0] as number, max: t.max().dataSync()[0] as number },
+        ]),
+      );
+    });
+    const nearest = quantizeModel(graph, plan, ranges);
+    const tensorsBefore = tf.memory().numTensors;
+    const result = await reconstructBlocks(graph, nearest, images, {
+      iterations: 60,
+      batchSize: 16,
+      learningRate: 1e-2,
+      roundingWeight: 0.01,
+      betaStart: 20,
+      betaEnd: 2,
+      warmup: 0.2,
+      learnActivationSteps: true,
+      learnWeightScales: true,
+      dropProbability: 0.5,
+      seed: 1,
+    });
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    for (const wq of result.weights.values()) for (const v of wq.q) expect([-1, 0, 1]).toContain(v);
+    expect(result.blocks.map((b) => b.output)).toEqual(['c1', 'gap', 'fc']);
+    // Every block learned something better than rounding to nearest, and kept it.
+    for (const b of result.blocks) {
+      expect(b.hardError).toBeLessThan(b.nearestError);
+      expect(b.kept).toBe('learned');
+    }
+    expect([...result.activations.keys()].sort()).toEqual(['act', 'add', 'c1', 'c2', 'c3', 'gap']);
+    // The learned grids reach the quantized model in place of the calibrated ones.
+    const trained = quantizeModel(graph, plan, ranges, result);
+    expect(trained.activations.get('c2')).toEqual(result.activations.get('c2'));
+    expect(trained.activations.get('c2')).not.toEqual(nearest.activations.get('c2'));
+    images.dispose();
+  });
+});
