@@ -51,6 +51,7 @@ export interface SynthesisOutput {
       imagesFrom: 'option' | 'auto';
       iterationsFrom: 'option' | 'auto';
       stopOnPlateau: boolean;
+      averageLayers: boolean;
       rule: string;
     };
     /** The memory plan made before synthesis began (pipeline/memory-plan.ts). */

@@ -82,6 +82,7 @@ export async function synthesizeStage(config: ResolvedRunConfig, env: StageEnv):
       images: sizing.images,
       iterations: sizing.iterations,
       stopOnPlateau: sizing.stopOnPlateau,
+      averageLayers: sizing.averageLayers,
       synthBatchSize: batch,
     },
     graph,
@@ -142,6 +143,7 @@ export async function synthesizeStage(config: ResolvedRunConfig, env: StageEnv):
           imagesFrom: sizing.imagesFrom,
           iterationsFrom: sizing.iterationsFrom,
           stopOnPlateau: sizing.stopOnPlateau,
+          averageLayers: sizing.averageLayers,
           rule: sizing.rule,
         },
         memory: {

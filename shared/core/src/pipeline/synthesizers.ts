@@ -23,6 +23,7 @@ export type SizedRunConfig = Omit<RunConfig, 'images' | 'iterations' | 'synthBat
   synthBatchSize: number;
   /** Stop a batch once its loss no longer falls (direct and zeroq). */
   stopOnPlateau: boolean;
+  averageLayers: boolean;
 };
 
 export interface SynthesizerInput {
@@ -79,6 +80,7 @@ function direct(preset: typeof DIRECT_PRESET | typeof ZEROQ_PRESET): Synthesizer
       batchSize: config.synthBatchSize,
       learningRate: config.learningRate,
       stopOnPlateau: config.stopOnPlateau,
+      averageLayers: config.averageLayers,
       ...preset,
       onProgress,
     }),
