@@ -32,10 +32,10 @@ export const WEIGHT_QUANTIZER_METHODS = {
   },
   recon: {
     summary:
-      "block reconstruction (BRECQ, with Genie/QDrop additions): block by block, learns each weight's rounding (AdaRound), per-channel weight scales and activation step sizes (LSQ) so the quantized block reproduces the FP32 block on the synthetic images; --quantizer-steps counts steps per block",
+      "block reconstruction (BRECQ, with Genie/QDrop additions): block by block, learns each weight's level (a mean-field distribution over the grid, or AdaRound's up/down), per-channel weight scales and activation step sizes (LSQ) so the quantized block reproduces the FP32 block on the synthetic images; --quantizer-steps counts steps per block",
     trainsWeights: true,
     needsWeightGradients: true,
-    rounding: 'learned up/down (AdaRound)',
+    rounding: 'argmax of a learned distribution per block (or AdaRound up/down)',
   },
 } as const satisfies Record<string, WeightQuantizerInfo>;
 

@@ -67,12 +67,14 @@ interface LayerState {
   channels: number;
 }
 
-function initialState(node: WeightedNode, init: ChannelQuantized): LayerState {
-  const { channels, of } = outputChannelIndexer(node);
+/**
+ * A layer's scores over its grid levels, one row per weight: -(w/s - level)^2 makes the nearest level
+ * the most likely and keeps the expected weight close to the pretrained one at the first (soft) step.
+ */
+export function levelScores(node: WeightedNode, init: ChannelQuantized): tf.Tensor2D {
+  const { of } = outputChannelIndexer(node);
   const levelValues = weightLevels(init.bits, init.maxLevel);
   const n = node.kernel.data.length;
-  // Scores -(w/s - level)^2 make the nearest level the most likely and keep the expected
-  // weight close to the pretrained one at the first (soft) step.
   const scores = new Float32Array(n * levelValues.length);
   for (let i = 0; i < n; i++) {
     const x = (node.kernel.data[i] as number) / (init.scales[of(i)] as number);
@@ -80,11 +82,38 @@ function initialState(node: WeightedNode, init: ChannelQuantized): LayerState {
       scores[i * levelValues.length + j] = -((x - level) ** 2);
     });
   }
+  return tf.tensor2d(scores, [n, levelValues.length]);
+}
+
+/** Every weight's expected level under the projection of its scores at inverse temperature β. */
+export function expectedLevels(
+  scores: tf.Tensor2D,
+  levels: tf.Tensor1D,
+  beta: number,
+  projection: SimplexProjection = 'softmax',
+): tf.Tensor1D {
+  return (
+    (projection === 'softmax' ? fusedExpectedLevels(scores, levels, beta) : null) ??
+    tf.sum(tf.mul(project(tf.mul(scores, beta) as tf.Tensor2D, projection), levels), 1)
+  );
+}
+
+/** The most likely level of every weight (grid units). */
+export async function likeliestLevels(scores: tf.Tensor2D, levelValues: number[]): Promise<Int32Array> {
+  const argmax = tf.argMax(scores, 1);
+  const picks = (await argmax.data()) as Int32Array;
+  argmax.dispose();
+  return Int32Array.from(picks, (j) => levelValues[j] as number);
+}
+
+function initialState(node: WeightedNode, init: ChannelQuantized): LayerState {
+  const { channels } = outputChannelIndexer(node);
   // A variable shares its initial tensor's data; tidy releases the initial tensor's own handle.
   const variable = (make: () => tf.Tensor, name: string) => tf.tidy(() => tf.variable(make(), true, name));
+  const levelValues = weightLevels(init.bits, init.maxLevel);
   return {
     node,
-    scores: variable(() => tf.tensor2d(scores, [n, levelValues.length]), `${node.name}/scores`),
+    scores: variable(() => levelScores(node, init), `${node.name}/scores`),
     logScale: variable(() => tf.tensor1d(init.scales.map(Math.log)), `${node.name}/log_scale`),
     bias: variable(
       () => (node.bias ? tf.tensor1d(node.bias.data) : tf.zeros([channels])),
@@ -98,13 +127,14 @@ function initialState(node: WeightedNode, init: ChannelQuantized): LayerState {
 
 /** The layer's expected kernel under the current distributions, in the node's own shape. */
 function expectedKernel(state: LayerState, beta: number, projection: SimplexProjection): tf.Tensor {
-  const levels =
-    (projection === 'softmax'
-      ? fusedExpectedLevels(state.scores as tf.Tensor2D, state.levels, beta)
-      : null) ??
-    tf.sum(tf.mul(project(tf.mul(state.scores, beta) as tf.Tensor2D, projection), state.levels), 1);
   return tf
-    .mul(levels.reshape([-1, state.channels]), tf.exp(state.logScale))
+    .mul(
+      expectedLevels(state.scores as tf.Tensor2D, state.levels, beta, projection).reshape([
+        -1,
+        state.channels,
+      ]),
+      tf.exp(state.logScale),
+    )
     .reshape(state.node.kernel.shape);
 }
 
@@ -239,10 +269,7 @@ async function hardWeights(
   let changed = 0;
   let total = 0;
   for (const s of states) {
-    const argmax = tf.argMax(s.scores, 1);
-    const picks = (await argmax.data()) as Int32Array;
-    argmax.dispose();
-    const q = Int32Array.from(picks, (j) => s.levelValues[j] as number);
+    const q = await likeliestLevels(s.scores as tf.Tensor2D, s.levelValues);
     const scales = Float32Array.from(await s.logScale.data(), Math.exp);
     const before = init.weights.get(s.node.name) as ChannelQuantized;
     const { of } = outputChannelIndexer(s.node);

@@ -1,7 +1,12 @@
 import type { WeightQuantizerName } from '@dfq/contract';
 import type * as tf from '@tensorflow/tfjs';
 import type { ModelGraph } from '../model/graph.js';
-import { type BlockFigures, DEFAULT_RECONSTRUCTION, reconstructBlocks } from './block-reconstruction.js';
+import {
+  type BlockFigures,
+  DEFAULT_RECONSTRUCTION,
+  ROUNDING_RELAXATIONS,
+  reconstructBlocks,
+} from './block-reconstruction.js';
 import { DEFAULT_MEAN_FIELD, type MeanFieldOptions, trainMeanField } from './mean-field.js';
 import type { LearnedWeights, QuantizedModel } from './quantize-model.js';
 import type { SimplexProjection } from './simplex-projection.js';
@@ -12,7 +17,7 @@ export interface WeightTrainingOptions {
   seed: number;
   onProgress?: MeanFieldOptions['onProgress'];
   /** A trainer's settings other than its defaults (the bench's ablations). */
-  overrides?: Record<string, number | boolean>;
+  overrides?: Record<string, number | boolean | string>;
 }
 
 /** What a trainer did, as the report and the card state it. */
@@ -30,7 +35,7 @@ export interface WeightTraining {
   /** The objective, in words. */
   objective: string;
   /** The trainer's other settings as run. */
-  settings: Record<string, number | boolean>;
+  settings: Record<string, number | boolean | string>;
   lossInitial: number;
   lossFinal: number;
   /** Share of weights whose final level differs from round-to-nearest's. */
@@ -100,18 +105,18 @@ const reconstruction: WeightTrainer = async (folded, nearest, images, options) =
     },
   );
   const { batchSize, learningRate, betaStart, betaEnd, roundingWeight, warmup, dropProbability } = settings;
-  const { learnActivationSteps, learnWeightScales } = settings;
+  const { learnActivationSteps, learnWeightScales, learnBiases, rounding } = settings;
   return {
     learned: { weights, biases, activations },
     training: {
-      projection: 'rectified sigmoid (AdaRound)',
+      projection: ROUNDING_RELAXATIONS[rounding].label,
       steps: options.steps * blocks.length,
       batchSize,
       images: images.shape[0],
       learningRate,
       betaStart,
       betaEnd,
-      objective: `per block: squared error to the FP32 block's output (sum over channels) + ${settings.roundingWeight} x AdaRound's rounding regularizer; ${settings.learnActivationSteps ? 'activation steps learned (LSQ)' : 'calibrated activation steps'}; QDrop p = ${settings.dropProbability}; synthetic images only`,
+      objective: `per block: squared error to the FP32 block's output (sum over channels)${rounding === 'adaround' ? ` + ${roundingWeight} x AdaRound's rounding regularizer` : ''}; ${learnBiases ? 'biases learned; ' : ''}${settings.learnActivationSteps ? 'activation steps learned (LSQ)' : 'calibrated activation steps'}; QDrop p = ${settings.dropProbability}; synthetic images only`,
       settings: {
         stepsPerBlock: options.steps,
         roundingWeight,
@@ -119,6 +124,8 @@ const reconstruction: WeightTrainer = async (folded, nearest, images, options) =
         dropProbability,
         learnActivationSteps,
         learnWeightScales,
+        learnBiases,
+        rounding,
       },
       ...figures,
       blocks,
