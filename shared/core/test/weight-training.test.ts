@@ -205,8 +205,16 @@ describe('mean-field weight quantization', () => {
         betaEnd: 100,
         temperature: 1,
         featureWeight: 1,
+        learnActivationSteps: true,
         seed: 1,
       });
+      // LSQ moved every activation step off its calibrated value; zero points stay put.
+      expect([...result.activations.keys()].sort()).toEqual([...nearest.activations.keys()].sort());
+      for (const [name, p] of result.activations) {
+        const before = nearest.activations.get(name);
+        expect(p.zeroPoint).toBe(before?.zeroPoint);
+        expect(p.scale).not.toBe(before?.scale);
+      }
       // Training leaks nothing: every step's tensors and the trainer's state are disposed.
       expect(tf.memory().numTensors).toBe(tensorsBefore);
       const trained = quantizeModel(graph, plan, ranges, result);

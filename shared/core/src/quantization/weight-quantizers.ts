@@ -56,12 +56,10 @@ export type WeightTrainer = (
 
 function meanField(projection: SimplexProjection): WeightTrainer {
   return async (folded, nearest, images, options) => {
-    const { steps, batchSize, learningRate, betaStart, betaEnd, temperature, featureWeight } = {
-      ...DEFAULT_MEAN_FIELD,
-      ...options.overrides,
-      steps: options.steps,
-    };
-    const { weights, biases, ...figures } = await trainMeanField(folded, nearest, images, {
+    const settings = { ...DEFAULT_MEAN_FIELD, ...options.overrides, steps: options.steps };
+    const { steps, batchSize, learningRate, betaStart, betaEnd, temperature, featureWeight } = settings;
+    const { learnActivationSteps } = settings;
+    const { weights, biases, activations, ...figures } = await trainMeanField(folded, nearest, images, {
       projection,
       steps,
       batchSize,
@@ -70,11 +68,12 @@ function meanField(projection: SimplexProjection): WeightTrainer {
       betaEnd,
       temperature,
       featureWeight,
+      learnActivationSteps,
       seed: options.seed,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     return {
-      learned: { weights, biases },
+      learned: { weights, biases, activations },
       training: {
         projection,
         steps,
@@ -83,8 +82,8 @@ function meanField(projection: SimplexProjection): WeightTrainer {
         learningRate,
         betaStart,
         betaEnd,
-        objective: `KL(teacher || student) on logits at T = ${temperature} + ${featureWeight} x relative MSE of every conv/dense output, on synthetic images only`,
-        settings: { temperature, featureWeight },
+        objective: `KL(teacher || student) on logits at T = ${temperature} + ${featureWeight} x relative MSE of every conv/dense output; ${learnActivationSteps ? 'activation steps learned (LSQ)' : 'calibrated activation steps'}; synthetic images only`,
+        settings: { temperature, featureWeight, learnActivationSteps },
         ...figures,
         blocks: null,
       },
