@@ -7,14 +7,18 @@ export interface SynthesisProgress {
   loss: number;
 }
 
-/** One step of weight distillation (pmf, pgd). */
+/** One step of weight training (pmf, pgd: the whole model; recon: one block at a time). */
 export interface DistillationProgress {
+  /** Steps done and in all, over every block. */
   step: number;
   steps: number;
   beta: number;
+  /** The loss of this step: the whole model's, or the current block's reconstruction error. */
   loss: number;
   seconds: number;
   etaSeconds: number;
+  /** The block being reconstructed (index from 1, and its output node); null for whole-model training. */
+  block: { index: number; count: number; output: string } | null;
 }
 
 /** The models evaluation reports progress for: FP32, fake-quantized, and the integer-only executor. */
@@ -84,8 +88,9 @@ export function progressDetail(p: JobProgress): string {
     parts.push(`${e.model}: ${e.done}/${e.total} images`);
   } else if (p.distillation && p.phase === 'quantization') {
     const d = p.distillation;
+    const block = d.block ? `block ${d.block.index}/${d.block.count} (${d.block.output}) ` : '';
     parts.push(
-      `step ${d.step}/${d.steps} beta ${d.beta.toFixed(1)} loss ${d.loss.toFixed(5)} ETA ${d.etaSeconds.toFixed(0)}s`,
+      `${block}step ${d.step}/${d.steps} beta ${d.beta.toFixed(1)} loss ${d.loss.toFixed(5)} ETA ${d.etaSeconds.toFixed(0)}s`,
     );
   } else if (p.synthesis && p.phase === 'synthesis') {
     const s = p.synthesis;

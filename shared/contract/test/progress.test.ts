@@ -10,7 +10,7 @@ describe('job progress', () => {
       p,
       {
         kind: 'distillation',
-        progress: { step: 30, steps: 300, beta: 1.8, loss: 0.25, seconds: 9, etaSeconds: 81 },
+        progress: { step: 30, steps: 300, beta: 1.8, loss: 0.25, seconds: 9, etaSeconds: 81, block: null },
       },
       't2',
     );
@@ -18,6 +18,19 @@ describe('job progress', () => {
     expect(p.distillation?.step).toBe(30);
     expect(progressDetail(p)).toBe('step 30/300 beta 1.8 loss 0.25000 ETA 81s');
     expect(stageFraction(p)).toBeCloseTo(0.05);
+    // Block reconstruction says which block the step belongs to.
+    const blockStep = nextProgress(
+      p,
+      {
+        kind: 'distillation',
+        progress: {
+          ...(p.distillation as NonNullable<typeof p.distillation>),
+          block: { index: 2, count: 9, output: 'add_1' },
+        },
+      },
+      't2',
+    );
+    expect(progressDetail(blockStep)).toBe('block 2/9 (add_1) step 30/300 beta 1.8 loss 0.25000 ETA 81s');
     p = nextProgress(p, { kind: 'phase', phase: 'evaluation', message: 'top-1' }, 't3');
     p = nextProgress(p, { kind: 'evaluation', progress: { model: 'integer', done: 500, total: 1000 } }, 't4');
     expect(progressDetail(p)).toBe('integer: 500/1000 images');

@@ -115,6 +115,8 @@ describe('block reconstruction', () => {
       });
       const nearest = quantizeModel(graph, plan, ranges);
       const tensorsBefore = tf.memory().numTensors;
+      const progress: string[] = [];
+      const done: string[] = [];
       const result = await reconstructBlocks(graph, nearest, images, {
         iterations: 60,
         batchSize: 16,
@@ -129,8 +131,20 @@ describe('block reconstruction', () => {
         rounding,
         dropProbability: 0.5,
         seed: 1,
+        onProgress: (p) =>
+          progress.push(`${p.block?.index}/${p.block?.count} ${p.block?.output} ${p.step}/${p.steps}`),
+        onBlock: (b, index, count) => done.push(`${index + 1}/${count} ${b.output}`),
       });
       expect(tf.memory().numTensors).toBe(tensorsBefore);
+      // Progress names the block each step belongs to, and each block reports when it is done.
+      expect(progress).toHaveLength(180);
+      expect([progress[0], progress[59], progress[60], progress[179]]).toEqual([
+        '1/3 c1 1/180',
+        '1/3 c1 60/180',
+        '2/3 gap 61/180',
+        '3/3 fc 180/180',
+      ]);
+      expect(done).toEqual(['1/3 c1', '2/3 gap', '3/3 fc']);
       for (const wq of result.weights.values()) for (const v of wq.q) expect([-1, 0, 1]).toContain(v);
       expect(result.blocks.map((b) => b.output)).toEqual(['c1', 'gap', 'fc']);
       // Each block keeps whichever of learned and nearest rounding came closer to FP32; the residual

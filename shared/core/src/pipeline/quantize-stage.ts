@@ -83,6 +83,12 @@ export async function quantizeStage(
     accumulatorBits: config.accumulatorBits,
     seed: config.seed,
     onProgress: (progress) => env.onEvent({ kind: 'distillation', progress }),
+    onBlock: (b, index, count) =>
+      env.onEvent({
+        kind: 'phase',
+        phase: 'quantization',
+        message: `block ${index + 1}/${count} (${b.output}) done in ${b.seconds.toFixed(1)} s: error ${b.hardError.toPrecision(3)}, round-to-nearest ${b.nearestError.toPrecision(3)}, kept ${b.kept}`,
+      }),
   }).finally(() => images?.dispose());
   const quantized = built.model;
   const integer =

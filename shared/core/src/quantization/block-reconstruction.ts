@@ -341,6 +341,7 @@ export async function reconstructBlocks(
             loss,
             seconds,
             etaSeconds: (seconds / step) * (totalSteps - step),
+            block: { index: index + 1, count: blocks.length, output: block.output },
           });
         },
       }).catch((e) => {

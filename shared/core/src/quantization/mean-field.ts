@@ -267,6 +267,7 @@ export async function trainMeanField(
         loss,
         seconds,
         etaSeconds: (seconds / (step + 1)) * (options.steps - step - 1),
+        block: null,
       });
       beta *= growth;
       await yieldToEventLoop();

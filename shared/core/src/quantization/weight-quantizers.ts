@@ -16,6 +16,8 @@ export interface WeightTrainingOptions {
   steps: number;
   seed: number;
   onProgress?: MeanFieldOptions['onProgress'];
+  /** Called as each block of a block-wise trainer is done, with its figures. */
+  onBlock?: (figures: BlockFigures, index: number, count: number) => void;
   /** A trainer's settings other than its defaults (the bench's ablations). */
   overrides?: Record<string, number | boolean | string>;
 }
@@ -101,6 +103,7 @@ const reconstruction: WeightTrainer = async (folded, nearest, images, options) =
       ...settings,
       seed: options.seed,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.onBlock ? { onBlock: options.onBlock } : {}),
     },
   );
   const { batchSize, learningRate, betaStart, betaEnd, roundingWeight, warmup, dropProbability } = settings;
