@@ -133,6 +133,59 @@ function fixture(name) {
   return model;
 }
 
+/** The image seeds the low-bit settings repeat on, beside the default seed. */
+const quantizerSeeds = () =>
+  (process.env.BENCH_QUANTIZER_SEEDS ?? '2,3').split(',').filter(Boolean).map(Number);
+
+/** recon's and pmf's parts, each switched off (or swapped) alone. */
+const ABLATIONS = [
+  { name: 'defaults', weightBits: 4, activationBits: 4, quantizer: 'recon', overrides: {} },
+  {
+    name: 'calibrated activation steps (no LSQ)',
+    weightBits: 4,
+    activationBits: 4,
+    quantizer: 'recon',
+    overrides: { learnActivationSteps: false },
+  },
+  {
+    name: 'no QDrop',
+    weightBits: 4,
+    activationBits: 4,
+    quantizer: 'recon',
+    overrides: { dropProbability: 0 },
+  },
+  {
+    name: 'weight scales fixed',
+    weightBits: 4,
+    activationBits: 4,
+    quantizer: 'recon',
+    overrides: { learnWeightScales: false },
+  },
+  {
+    name: 'AdaRound rounding',
+    weightBits: 4,
+    activationBits: 4,
+    quantizer: 'recon',
+    overrides: { rounding: 'adaround' },
+  },
+  { name: 'defaults', weightBits: 4, activationBits: 4, quantizer: 'pmf', overrides: {} },
+  {
+    name: 'with LSQ activation steps',
+    weightBits: 4,
+    activationBits: 4,
+    quantizer: 'pmf',
+    overrides: { learnActivationSteps: true },
+  },
+  { name: 'defaults', weightBits: 1, activationBits: 8, quantizer: 'recon', overrides: {} },
+  {
+    name: 'AdaRound rounding',
+    weightBits: 1,
+    activationBits: 8,
+    quantizer: 'recon',
+    overrides: { rounding: 'adaround' },
+  },
+];
+
 const SECTIONS = {
   step1() {
     // The README's main job (direct synthesis) beside the two baselines, same image count and seed.
@@ -202,7 +255,7 @@ const SECTIONS = {
       );
       return JSON.parse(out.toString());
     };
-    const seeds = (process.env.BENCH_QUANTIZER_SEEDS ?? '2,3').split(',').filter(Boolean).map(Number);
+    const seeds = quantizerSeeds();
     const lowBit = [
       'w4a4-rtn',
       'w4a4-pmf',
@@ -218,6 +271,40 @@ const SECTIONS = {
       'w1a8-recon',
     ];
     return [run(DEFAULT_CONFIG.seed), ...seeds.map((seed) => run(seed, lowBit))];
+  },
+  ablation() {
+    // Step 9: what each part of recon (and LSQ in pmf) is worth, on the quantizer section's image sets
+    // (run that section first). Each variant is the trainer's defaults with one setting changed,
+    // calibrated (mse) and evaluated on the full test split by scripts/recon-ablation.mjs.
+    const method = process.env.BENCH_QUANTIZER_SYNTH ?? 'direct';
+    const seeds = [DEFAULT_CONFIG.seed, ...quantizerSeeds()];
+    const rows = [];
+    for (const seed of seeds) {
+      const images = join(OUT, `quantizer-${method}-${seed}`);
+      if (!existsSync(join(images, 'images/images.npy')))
+        throw new Error(`bench: ablation needs ${images}/images/images.npy: run the quantizer section first`);
+      for (const v of ABLATIONS) {
+        console.error(
+          `bench: ablation: seed ${seed} W${v.weightBits}A${v.activationBits} ${v.quantizer} ${v.name}`,
+        );
+        const out = execFileSync(
+          'node',
+          [
+            join(ROOT, 'scripts/recon-ablation.mjs'),
+            images,
+            String(v.weightBits),
+            String(v.activationBits),
+            String(DEFAULT_CONFIG.quantizerSteps),
+            '10000',
+            JSON.stringify(v.overrides),
+          ],
+          { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ABLATION_QUANTIZERS: v.quantizer } },
+        );
+        const result = JSON.parse(out.toString())[v.quantizer];
+        rows.push({ ...v, seed, accuracy: result.accuracy, seconds: result.seconds });
+      }
+    }
+    return rows;
   },
   engine() {
     // Step 7's yardstick: BN-statistics synthesis on dfq's native backend beside PyTorch's CPU, same
@@ -572,6 +659,48 @@ function renderQuantizer(runs) {
   return lines.join('\n');
 }
 
+function renderAblation(rows) {
+  const seeds = [...new Set(rows.map((r) => r.seed))];
+  const lines = [
+    '## Step 9: what each part of block reconstruction is worth',
+    '',
+    `On the quantizer section's image sets (seeds ${seeds.join(', ')}; mse ranges; ${DEFAULT_CONFIG.quantizerSteps} steps, per block for recon), each row the`,
+    "trainer's defaults with one setting changed (`node scripts/recon-ablation.mjs <images> <w> <a> <steps> 10000 '<settings>'`).",
+    'Fake-quantized top-1 on the full test split, mean ± sd over the seeds, and the change against the defaults row above it.',
+    '',
+    '| setting | variant | mean ± sd | per seed | vs defaults | time (mean) |',
+    '|---|---|---|---|---|---|',
+  ];
+  const groups = new Map();
+  for (const r of rows) {
+    const key = `W${r.weightBits}A${r.activationBits} ${r.quantizer}`;
+    if (!groups.has(key)) groups.set(key, new Map());
+    const variants = groups.get(key);
+    if (!variants.has(r.name)) variants.set(r.name, []);
+    variants.get(r.name).push(r);
+  }
+  const stats = (rs) => {
+    const accs = rs.map((r) => 100 * r.accuracy);
+    const mean = accs.reduce((a, b) => a + b, 0) / accs.length;
+    const sd = Math.sqrt(accs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, accs.length - 1));
+    return { accs, mean, sd, seconds: rs.reduce((a, r) => a + r.seconds, 0) / rs.length };
+  };
+  for (const [setting, variants] of groups) {
+    const base = stats(variants.get('defaults') ?? []);
+    for (const [name, rs] of variants) {
+      const s = stats(rs);
+      const delta =
+        name === 'defaults'
+          ? ''
+          : `${s.mean - base.mean >= 0 ? '+' : ''}${(s.mean - base.mean).toFixed(2)} pts`;
+      lines.push(
+        `| ${setting} | ${name} | ${s.mean.toFixed(2)}% ± ${s.sd.toFixed(2)} | ${s.accs.map((a) => a.toFixed(2)).join(', ')} | ${delta} | ${s.seconds.toFixed(0)} s |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
 function renderEngine(rows) {
   const lines = [
     '## Step 7: the compute engine beside PyTorch (BN-statistics synthesis)',
@@ -707,6 +836,7 @@ const RENDER = {
   backends: renderBackends,
   synthesis: renderSynthesis,
   quantizer: renderQuantizer,
+  ablation: renderAblation,
   engine: renderEngine,
   meanfield: renderMeanField,
   default224: renderDefault224,

@@ -130,6 +130,8 @@ describe('block reconstruction', () => {
         learnBiases: false,
         rounding,
         dropProbability: 0.5,
+        binaryLearningRate: 0.03,
+        binaryIterationsFactor: 2,
         seed: 1,
         onProgress: (p) =>
           progress.push(`${p.block?.index}/${p.block?.count} ${p.block?.output} ${p.step}/${p.steps}`),
@@ -167,4 +169,49 @@ describe('block reconstruction', () => {
       images.dispose();
     },
   );
+});
+
+describe('block reconstruction of binary weights', () => {
+  it('gives blocks with binary layers their own learning rate and more steps, and ends on ±1', async () => {
+    const graph = residualCnn(5);
+    // First and last layers at 8 bits: only the residual block is binary.
+    const plan = planQuantization(graph, { weightBits: 1, activationBits: 8, firstLastBits: 8 });
+    const random = seededRandom(6);
+    const images = tf.tensor4d(
+      Float32Array.from({ length: 16 * 8 * 8 * 3 }, () => random() * 2 - 1),
+      [16, 8, 8, 3],
+    );
+    const ranges = new Map(graph.nodes.map((n) => [n.name, { min: -4, max: 4 }]));
+    const nearest = quantizeModel(graph, plan, ranges);
+    let lastProgress = { step: 0, steps: 0 };
+    const result = await reconstructBlocks(graph, nearest, images, {
+      iterations: 4,
+      batchSize: 8,
+      learningRate: 1e-2,
+      roundingWeight: 0.01,
+      betaStart: 20,
+      betaEnd: 2,
+      warmup: 0.2,
+      learnActivationSteps: true,
+      learnWeightScales: true,
+      learnBiases: false,
+      rounding: 'meanfield',
+      dropProbability: 0.5,
+      binaryLearningRate: 0.05,
+      binaryIterationsFactor: 3,
+      seed: 1,
+      onProgress: (p) => {
+        lastProgress = { step: p.step, steps: p.steps };
+      },
+    });
+    expect(result.blocks.map((b) => [b.output, b.steps, b.learningRate])).toEqual([
+      ['c1', 4, 0.01],
+      ['gap', 12, 0.05],
+      ['fc', 4, 0.01],
+    ]);
+    expect(lastProgress).toEqual({ step: 20, steps: 20 });
+    for (const name of ['c2', 'c3'])
+      for (const v of result.weights.get(name)?.q ?? []) expect([-1, 1]).toContain(v);
+    images.dispose();
+  });
 });

@@ -36,6 +36,9 @@ export interface ReconstructionOptions {
   rounding: RoundingRelaxationName;
   /** QDrop: probability that an activation keeps its full-precision value in a training step (0: off). */
   dropProbability: number;
+  /** Blocks with binary-weight layers learn at this step, for this many times the iterations. */
+  binaryLearningRate: number;
+  binaryIterationsFactor: number;
   seed: number;
   onProgress?: (p: DistillationProgress) => void;
   /** Called when a block is done, with its figures. */
@@ -58,7 +61,29 @@ export const DEFAULT_RECONSTRUCTION: Omit<ReconstructionOptions, 'seed' | 'itera
   // level; a distribution over all levels can also move it across zero, which ternary and binary need.
   rounding: 'meanfield',
   dropProbability: 0.5,
+  // Binary weights must travel farther (a sign flip, not a neighbouring level). W1A8, mean-field
+  // rounding, same images and steps: 300 steps at 0.01 gave 69.19 / 58.02 / 63.93% (image seeds 0, 2,
+  // 3), 600 at 0.03 gave 81.61 / 77.84 / 80.92%; 1,200 at 0.03 82.01%, 600 at 0.1 81.66%, 300 at 0.1
+  // 79.24% (seed 0). The same change at W2A8 measured 89.97 vs 89.93%, so only binary blocks get it:
+  // 79.48 / 77.68 / 81.08% as this default (scripts/recon-ablation.mjs <images> 1 8 300 10000).
+  binaryLearningRate: 0.03,
+  binaryIterationsFactor: 2,
 };
+
+/** How long and how fast a block learns: binary-weight blocks get their own budget. */
+function blockBudget(
+  block: Block,
+  init: QuantizedModel,
+  options: ReconstructionOptions,
+): { iterations: number; learningRate: number } {
+  const binary = block.nodes.some((n) => init.weights.get(n.name)?.bits === 1);
+  return binary
+    ? {
+        iterations: Math.round(options.iterations * options.binaryIterationsFactor),
+        learningRate: options.binaryLearningRate,
+      }
+    : { iterations: options.iterations, learningRate: options.learningRate };
+}
 
 export interface BlockFigures {
   /** The block's output node and its weighted layers. */
@@ -73,6 +98,9 @@ export interface BlockFigures {
   nearestError: number;
   /** Which the block keeps: the learned rounding, or round-to-nearest where that came closer. */
   kept: 'learned' | 'nearest';
+  /** Its optimizer steps and the rounding variables' learning rate. */
+  steps: number;
+  learningRate: number;
   seconds: number;
 }
 
@@ -309,7 +337,8 @@ export async function reconstructBlocks(
   const random = seededRandom(options.seed);
   const count = images.shape[0];
   const batch = Math.min(options.batchSize, count);
-  const totalSteps = blocks.length * options.iterations;
+  const budgets = blocks.map((b) => blockBudget(b, init, options));
+  const totalSteps = budgets.reduce((a, b) => a + b.iterations, 0);
   const weights = new Map<string, ChannelQuantized>();
   const activations = new Map<string, AffineParams>();
   const learnedBiasData = new Map<string, Float32Array>();
@@ -326,8 +355,10 @@ export async function reconstructBlocks(
       const graph = blockGraph(folded, block, fpInput.shape.slice(1) as number[]);
       const teacher = new GraphRunner(graph);
       const student = new GraphRunner(graph);
+      const budget = budgets[index] as { iterations: number; learningRate: number };
       const result = await reconstructBlock(block, graph, teacher, student, init, fpInput, qInput, {
         options,
+        ...budget,
         random,
         batch,
         count,
@@ -411,6 +442,8 @@ export async function reconstructBlocks(
         hardError,
         nearestError,
         kept: keepLearned ? 'learned' : 'nearest',
+        steps: budget.iterations,
+        learningRate: budget.learningRate,
         seconds: (performance.now() - blockStart) / 1000,
       };
       figures.push(done);
@@ -447,6 +480,8 @@ export async function reconstructBlocks(
 
 interface BlockRun {
   options: ReconstructionOptions;
+  iterations: number;
+  learningRate: number;
   random: () => number;
   batch: number;
   count: number;
@@ -489,14 +524,14 @@ async function reconstructBlock(
     }),
   );
   const drops = new DropMasks(options.dropProbability, run.random);
-  const roundingOptimizer = new Adam({ learningRate: options.learningRate });
-  const affineOptimizer = new Adam({ learningRate: options.learningRate / 10 });
+  const roundingOptimizer = new Adam({ learningRate: run.learningRate });
+  const affineOptimizer = new Adam({ learningRate: run.learningRate / 10 });
   const schedule = ROUNDING_RELAXATIONS[options.rounding].schedule(options);
   let lossInitial = Number.NaN;
   let lossFinal = Number.NaN;
   try {
-    for (let it = 0; it < options.iterations; it++) {
-      const { beta, regularize } = schedule.at(it, options.iterations);
+    for (let it = 0; it < run.iterations; it++) {
+      const { beta, regularize } = schedule.at(it, run.iterations);
       const indices = Array.from({ length: run.batch }, () => Math.floor(run.random() * run.count));
       const [xFp, xQ] = tf.tidy(() => {
         const pick = tf.tensor1d(indices, 'int32');

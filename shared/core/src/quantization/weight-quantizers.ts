@@ -108,11 +108,12 @@ const reconstruction: WeightTrainer = async (folded, nearest, images, options) =
   );
   const { batchSize, learningRate, betaStart, betaEnd, roundingWeight, warmup, dropProbability } = settings;
   const { learnActivationSteps, learnWeightScales, learnBiases, rounding } = settings;
+  const { binaryLearningRate, binaryIterationsFactor } = settings;
   return {
     learned: { weights, biases, activations },
     training: {
       projection: ROUNDING_RELAXATIONS[rounding].label,
-      steps: options.steps * blocks.length,
+      steps: blocks.reduce((a, b) => a + b.steps, 0),
       batchSize,
       images: images.shape[0],
       learningRate,
@@ -128,6 +129,8 @@ const reconstruction: WeightTrainer = async (folded, nearest, images, options) =
         learnWeightScales,
         learnBiases,
         rounding,
+        binaryLearningRate,
+        binaryIterationsFactor,
       },
       ...figures,
       blocks,
