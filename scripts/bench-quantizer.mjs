@@ -42,6 +42,15 @@ const SETTINGS = [
   { name: 'w4a4-rtn-same', weightBits: 4, activationBits: 4, quantizer: 'rtn', firstLastBits: null },
   { name: 'w4a4-pmf-same', weightBits: 4, activationBits: 4, quantizer: 'pmf', firstLastBits: null },
   { name: 'w4a4-recon-same', weightBits: 4, activationBits: 4, quantizer: 'recon', firstLastBits: null },
+  { name: 'w3a3-rtn-same', weightBits: 3, activationBits: 3, quantizer: 'rtn', firstLastBits: null },
+  { name: 'w3a3-pmf-same', weightBits: 3, activationBits: 3, quantizer: 'pmf', firstLastBits: null },
+  { name: 'w3a3-recon-same', weightBits: 3, activationBits: 3, quantizer: 'recon', firstLastBits: null },
+  { name: 'w2a8-rtn-same', weightBits: 2, activationBits: 8, quantizer: 'rtn', firstLastBits: null },
+  { name: 'w2a8-pmf-same', weightBits: 2, activationBits: 8, quantizer: 'pmf', firstLastBits: null },
+  { name: 'w2a8-recon-same', weightBits: 2, activationBits: 8, quantizer: 'recon', firstLastBits: null },
+  { name: 'w1a8-rtn-same', weightBits: 1, activationBits: 8, quantizer: 'rtn', firstLastBits: null },
+  { name: 'w1a8-pmf-same', weightBits: 1, activationBits: 8, quantizer: 'pmf', firstLastBits: null },
+  { name: 'w1a8-recon-same', weightBits: 1, activationBits: 8, quantizer: 'recon', firstLastBits: null },
 ];
 const calibration = process.env.BENCH_QUANTIZER_CALIB ?? 'mse';
 const seed = Number(process.env.BENCH_QUANTIZER_SEED ?? DEFAULT_CONFIG.seed);

@@ -616,7 +616,7 @@ function renderQuantizer(runs) {
     '## Step 5: weight quantizers, accumulators and the integer-only model',
     '',
     `${run.images} ${run.method}-synthesized images (${run.synthesisSeconds.toFixed(0)} s on ${run.backend}) serve calibration (${run.rows[0]?.calibration} ranges) and the`,
-    'pmf/pgd distillation; no real image reaches the quantizer. Full Fashion-MNIST test split; BN folded, residual adds quantized,',
+    'pmf/pgd distillation and recon (block reconstruction); no real image reaches the quantizer. Full Fashion-MNIST test split; BN folded, residual adds quantized,',
     `first and last layers at 8 bits unless the row says otherwise. FP32: ${pct(fp32)}. Overflows are counted by the integer executor over the synthetic and test images.`,
     "All settings run in one process in turn, so peak memory is that process's peak so far (it only grows down the table).",
     '',
