@@ -32,7 +32,7 @@ export const WEIGHT_QUANTIZER_METHODS = {
   },
   recon: {
     summary:
-      "block reconstruction (BRECQ, with Genie/QDrop additions): block by block, learns each weight's level (a mean-field distribution over the grid, or AdaRound's up/down), per-channel weight scales and activation step sizes (LSQ) so the quantized block reproduces the FP32 block on the synthetic images; --quantizer-steps counts steps per block",
+      "block reconstruction (BRECQ, with Genie/QDrop additions): block by block, learns each weight's level (a mean-field distribution over the grid, or AdaRound's up/down), per-channel weight scales and activation step sizes (LSQ) so the quantized block reproduces the FP32 block on the synthetic images; --quantizer-steps counts steps per block (twice that, at a higher rate, in blocks with binary weights)",
     trainsWeights: true,
     needsWeightGradients: true,
     rounding: 'argmax of a learned distribution per block (or AdaRound up/down)',
