@@ -184,7 +184,7 @@ describe('block reconstruction of binary weights', () => {
     const ranges = new Map(graph.nodes.map((n) => [n.name, { min: -4, max: 4 }]));
     const nearest = quantizeModel(graph, plan, ranges);
     let lastProgress = { step: 0, steps: 0 };
-    const result = await reconstructBlocks(graph, nearest, images, {
+    const options = {
       iterations: 4,
       batchSize: 8,
       learningRate: 1e-2,
@@ -200,10 +200,11 @@ describe('block reconstruction of binary weights', () => {
       binaryLearningRate: 0.05,
       binaryIterationsFactor: 3,
       seed: 1,
-      onProgress: (p) => {
+      onProgress: (p: { step: number; steps: number }) => {
         lastProgress = { step: p.step, steps: p.steps };
       },
-    });
+    } as const;
+    const result = await reconstructBlocks(graph, nearest, images, options);
     expect(result.blocks.map((b) => [b.output, b.steps, b.learningRate])).toEqual([
       ['c1', 4, 0.01],
       ['gap', 12, 0.05],
@@ -212,6 +213,13 @@ describe('block reconstruction of binary weights', () => {
     expect(lastProgress).toEqual({ step: 20, steps: 20 });
     for (const name of ['c2', 'c3'])
       for (const v of result.weights.get(name)?.q ?? []) expect([-1, 1]).toContain(v);
+    // Deterministic for a seed: a second run picks the same levels, scales and steps.
+    const again = await reconstructBlocks(graph, nearest, images, options);
+    for (const [name, wq] of result.weights) {
+      expect(Array.from(again.weights.get(name)?.q ?? [])).toEqual(Array.from(wq.q));
+      expect(Array.from(again.weights.get(name)?.scales ?? [])).toEqual(Array.from(wq.scales));
+    }
+    expect([...again.activations]).toEqual([...result.activations]);
     images.dispose();
   });
 });
