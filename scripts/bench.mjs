@@ -138,52 +138,23 @@ const quantizerSeeds = () =>
   (process.env.BENCH_QUANTIZER_SEEDS ?? '2,3').split(',').filter(Boolean).map(Number);
 
 /** recon's and pmf's parts, each switched off (or swapped) alone. */
+const ablation = (weightBits, activationBits, quantizer, name, overrides = {}) => ({
+  name,
+  weightBits,
+  activationBits,
+  quantizer,
+  overrides,
+});
 const ABLATIONS = [
-  { name: 'defaults', weightBits: 4, activationBits: 4, quantizer: 'recon', overrides: {} },
-  {
-    name: 'calibrated activation steps (no LSQ)',
-    weightBits: 4,
-    activationBits: 4,
-    quantizer: 'recon',
-    overrides: { learnActivationSteps: false },
-  },
-  {
-    name: 'no QDrop',
-    weightBits: 4,
-    activationBits: 4,
-    quantizer: 'recon',
-    overrides: { dropProbability: 0 },
-  },
-  {
-    name: 'weight scales fixed',
-    weightBits: 4,
-    activationBits: 4,
-    quantizer: 'recon',
-    overrides: { learnWeightScales: false },
-  },
-  {
-    name: 'AdaRound rounding',
-    weightBits: 4,
-    activationBits: 4,
-    quantizer: 'recon',
-    overrides: { rounding: 'adaround' },
-  },
-  { name: 'defaults', weightBits: 4, activationBits: 4, quantizer: 'pmf', overrides: {} },
-  {
-    name: 'with LSQ activation steps',
-    weightBits: 4,
-    activationBits: 4,
-    quantizer: 'pmf',
-    overrides: { learnActivationSteps: true },
-  },
-  { name: 'defaults', weightBits: 1, activationBits: 8, quantizer: 'recon', overrides: {} },
-  {
-    name: 'AdaRound rounding',
-    weightBits: 1,
-    activationBits: 8,
-    quantizer: 'recon',
-    overrides: { rounding: 'adaround' },
-  },
+  ablation(4, 4, 'recon', 'defaults'),
+  ablation(4, 4, 'recon', 'calibrated activation steps (no LSQ)', { learnActivationSteps: false }),
+  ablation(4, 4, 'recon', 'no QDrop', { dropProbability: 0 }),
+  ablation(4, 4, 'recon', 'weight scales fixed', { learnWeightScales: false }),
+  ablation(4, 4, 'recon', 'AdaRound rounding', { rounding: 'adaround' }),
+  ablation(4, 4, 'pmf', 'defaults'),
+  ablation(4, 4, 'pmf', 'with LSQ activation steps', { learnActivationSteps: true }),
+  ablation(1, 8, 'recon', 'defaults'),
+  ablation(1, 8, 'recon', 'AdaRound rounding', { rounding: 'adaround' }),
 ];
 
 const SECTIONS = {

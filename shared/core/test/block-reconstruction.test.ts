@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  DEFAULT_RECONSTRUCTION,
   fakeQuantize,
   fakeQuantizeLearnedStep,
   type GraphNode,
@@ -185,18 +186,10 @@ describe('block reconstruction of binary weights', () => {
     const nearest = quantizeModel(graph, plan, ranges);
     let lastProgress = { step: 0, steps: 0 };
     const options = {
+      ...DEFAULT_RECONSTRUCTION,
       iterations: 4,
       batchSize: 8,
-      learningRate: 1e-2,
-      roundingWeight: 0.01,
-      betaStart: 20,
-      betaEnd: 2,
-      warmup: 0.2,
-      learnActivationSteps: true,
-      learnWeightScales: true,
-      learnBiases: false,
       rounding: 'meanfield',
-      dropProbability: 0.5,
       binaryLearningRate: 0.05,
       binaryIterationsFactor: 3,
       seed: 1,
@@ -206,9 +199,9 @@ describe('block reconstruction of binary weights', () => {
     } as const;
     const result = await reconstructBlocks(graph, nearest, images, options);
     expect(result.blocks.map((b) => [b.output, b.steps, b.learningRate])).toEqual([
-      ['c1', 4, 0.01],
+      ['c1', 4, DEFAULT_RECONSTRUCTION.learningRate],
       ['gap', 12, 0.05],
-      ['fc', 4, 0.01],
+      ['fc', 4, DEFAULT_RECONSTRUCTION.learningRate],
     ]);
     expect(lastProgress).toEqual({ step: 20, steps: 20 });
     for (const name of ['c2', 'c3'])
