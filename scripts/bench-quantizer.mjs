@@ -39,18 +39,20 @@ const SETTINGS = [
   { name: 'w2a8-recon', weightBits: 2, activationBits: 8, quantizer: 'recon' },
   { name: 'w1a8-recon', weightBits: 1, activationBits: 8, quantizer: 'recon' },
   // The other convention of published results: first and last layers at the same bits as the rest.
-  { name: 'w4a4-rtn-same', weightBits: 4, activationBits: 4, quantizer: 'rtn', firstLastBits: null },
-  { name: 'w4a4-pmf-same', weightBits: 4, activationBits: 4, quantizer: 'pmf', firstLastBits: null },
-  { name: 'w4a4-recon-same', weightBits: 4, activationBits: 4, quantizer: 'recon', firstLastBits: null },
-  { name: 'w3a3-rtn-same', weightBits: 3, activationBits: 3, quantizer: 'rtn', firstLastBits: null },
-  { name: 'w3a3-pmf-same', weightBits: 3, activationBits: 3, quantizer: 'pmf', firstLastBits: null },
-  { name: 'w3a3-recon-same', weightBits: 3, activationBits: 3, quantizer: 'recon', firstLastBits: null },
-  { name: 'w2a8-rtn-same', weightBits: 2, activationBits: 8, quantizer: 'rtn', firstLastBits: null },
-  { name: 'w2a8-pmf-same', weightBits: 2, activationBits: 8, quantizer: 'pmf', firstLastBits: null },
-  { name: 'w2a8-recon-same', weightBits: 2, activationBits: 8, quantizer: 'recon', firstLastBits: null },
-  { name: 'w1a8-rtn-same', weightBits: 1, activationBits: 8, quantizer: 'rtn', firstLastBits: null },
-  { name: 'w1a8-pmf-same', weightBits: 1, activationBits: 8, quantizer: 'pmf', firstLastBits: null },
-  { name: 'w1a8-recon-same', weightBits: 1, activationBits: 8, quantizer: 'recon', firstLastBits: null },
+  ...[
+    [4, 4],
+    [3, 3],
+    [2, 8],
+    [1, 8],
+  ].flatMap(([weightBits, activationBits]) =>
+    ['rtn', 'pmf', 'recon'].map((quantizer) => ({
+      name: `w${weightBits}a${activationBits}-${quantizer}-same`,
+      weightBits,
+      activationBits,
+      quantizer,
+      firstLastBits: null,
+    })),
+  ),
 ];
 const calibration = process.env.BENCH_QUANTIZER_CALIB ?? 'mse';
 const seed = Number(process.env.BENCH_QUANTIZER_SEED ?? DEFAULT_CONFIG.seed);

@@ -9,7 +9,7 @@ import { seededRandom } from '../util/rng.js';
 import { yieldToEventLoop } from '../util/yield.js';
 import { type AffineParams, fakeQuantize } from './activation-quantizer.js';
 import { type Block, blockGraph, partitionBlocks } from './blocks.js';
-import { fakeQuantizeLearnedStep, learnedParams } from './learned-step.js';
+import { fakeQuantizeLearnedStep, learnedGrids, logStepVariable } from './learned-step.js';
 import { DEFAULT_MEAN_FIELD, expectedLevels, levelScores, likeliestLevels } from './mean-field.js';
 import type { QuantizedModel } from './quantize-model.js';
 import { type ChannelQuantized, channelQuantized, weightLevels } from './weight-quantizer.js';
@@ -62,10 +62,12 @@ export const DEFAULT_RECONSTRUCTION: Omit<ReconstructionOptions, 'seed' | 'itera
   rounding: 'meanfield',
   dropProbability: 0.5,
   // Binary weights must travel farther (a sign flip, not a neighbouring level). W1A8, mean-field
-  // rounding, same images and steps: 300 steps at 0.01 gave 69.19 / 58.02 / 63.93% (image seeds 0, 2,
-  // 3), 600 at 0.03 gave 81.61 / 77.84 / 80.92%; 1,200 at 0.03 82.01%, 600 at 0.1 81.66%, 300 at 0.1
-  // 79.24% (seed 0). The same change at W2A8 measured 89.97 vs 89.93%, so only binary blocks get it:
-  // 79.48 / 77.68 / 81.08% as this default (scripts/recon-ablation.mjs <images> 1 8 300 10000).
+  // rounding, every block at one rate and step count: 300 steps at 0.01 gave 69.19 / 58.02 / 63.93%
+  // (image seeds 0, 2, 3), 600 at 0.03 gave 81.61 / 77.84 / 80.92%; 1,200 at 0.03 82.01%, 600 at 0.1
+  // 81.66%, 300 at 0.1 79.24% (seed 0). The same change at W2A8 measured 89.97 vs 89.93%, so only
+  // binary blocks get it: 79.48 / 77.68 / 81.08% as this default. Reproduce with
+  // `ABLATION_QUANTIZERS=recon node scripts/recon-ablation.mjs <images> 1 8 <steps> 10000 '<settings>'`,
+  // settings {"learningRate":r,"binaryLearningRate":r,"binaryIterationsFactor":1} for one rate r.
   binaryLearningRate: 0.03,
   binaryIterationsFactor: 2,
 };
@@ -513,15 +515,10 @@ async function reconstructBlock(
   // The block's own activation quantizers (its input's grid belongs to the block before it).
   const quantized = block.nodes.filter((n) => init.activations.has(n.name));
   const steps = new Map(
-    quantized.map((n) => {
-      const p = init.activations.get(n.name) as AffineParams;
-      return [
-        n.name,
-        tf.tidy(() =>
-          tf.variable(tf.scalar(Math.log(p.scale)), options.learnActivationSteps, `${n.name}/log_step`),
-        ),
-      ];
-    }),
+    quantized.map((n) => [
+      n.name,
+      logStepVariable(n.name, init.activations.get(n.name) as AffineParams, options.learnActivationSteps),
+    ]),
   );
   const drops = new DropMasks(options.dropProbability, run.random);
   const roundingOptimizer = new Adam({ learningRate: run.learningRate });
@@ -590,13 +587,9 @@ async function reconstructBlock(
       weights.set(r.node.name, channelQuantized(r.node.kernel, r.init.bits, q, scales, of, r.init.maxLevel));
       if (options.learnBiases) biases.set(r.node.name, (await r.bias.data()) as Float32Array);
     }
-    const activations = new Map<string, AffineParams>();
-    if (options.learnActivationSteps)
-      for (const [name, logStep] of steps)
-        activations.set(
-          name,
-          learnedParams(init.activations.get(name) as AffineParams, (await logStep.data())[0] as number),
-        );
+    const activations = options.learnActivationSteps
+      ? await learnedGrids(steps, init.activations)
+      : new Map<string, AffineParams>();
     return { weights, biases, activations, lossInitial, lossFinal };
   } finally {
     drops.dispose();

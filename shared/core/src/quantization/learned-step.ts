@@ -44,6 +44,23 @@ export function fakeQuantizeLearnedStep(
   return op(x, logStep);
 }
 
+/** A trainable log step starting at a calibrated grid's step (`trainable` false: held fixed). */
+export function logStepVariable(name: string, p: AffineParams, trainable = true): tf.Variable {
+  // A variable shares its initial tensor's data; tidy releases the initial tensor's own handle.
+  return tf.tidy(() => tf.variable(tf.scalar(Math.log(p.scale)), trainable, `${name}/log_step`));
+}
+
+/** The grids learned log steps stand for, each on its calibrated grid's bits and zero point. */
+export async function learnedGrids(
+  logSteps: Map<string, tf.Variable>,
+  calibrated: ReadonlyMap<string, AffineParams>,
+): Promise<Map<string, AffineParams>> {
+  const grids = new Map<string, AffineParams>();
+  for (const [name, logStep] of logSteps)
+    grids.set(name, learnedParams(calibrated.get(name) as AffineParams, (await logStep.data())[0] as number));
+  return grids;
+}
+
 /** The affine grid a learned log step stands for. */
 export function learnedParams(init: AffineParams, logStep: number): AffineParams {
   return { bits: init.bits, zeroPoint: init.zeroPoint, scale: Math.exp(logStep) };

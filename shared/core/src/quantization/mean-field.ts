@@ -9,7 +9,7 @@ import { Adam } from '../util/adam.js';
 import { seededRandom } from '../util/rng.js';
 import { yieldToEventLoop } from '../util/yield.js';
 import type { AffineParams } from './activation-quantizer.js';
-import { fakeQuantizeLearnedStep, learnedParams } from './learned-step.js';
+import { fakeQuantizeLearnedStep, learnedGrids, logStepVariable } from './learned-step.js';
 import type { QuantizedModel } from './quantize-model.js';
 import { project, type SimplexProjection } from './simplex-projection.js';
 import { fakeQuantizeSte } from './straight-through.js';
@@ -46,9 +46,10 @@ export const DEFAULT_MEAN_FIELD: Omit<MeanFieldOptions, 'projection' | 'seed'> =
   // test images): logits-only distillation 90.3%, with the feature term 91.7% (RTN 91.15%);
   // scripts/pmf-ablation.mjs <run dir> 4 4 softmax 200 1e-2 300 4 2000 mse <0|1>.
   featureWeight: 1,
-  // Off: on the example model (256 direct images, seed 0, full test split; scripts/recon-ablation.mjs
-  // with ABLATION_QUANTIZERS=pmf) learned steps measured W4A4 90.86 vs 91.34% calibrated (mse ranges),
-  // 89.74 vs 89.98% (minmax ranges), W3A3 88.48 vs 88.54%; a hundredth of the step rate did no better.
+  // Off: on the example model (256 direct images, seed 0, full test split) learned steps measured
+  // W4A4 90.86 vs 91.34% calibrated (mse ranges), 89.74 vs 89.98% (minmax ranges), W3A3 88.48 vs
+  // 88.54%: ABLATION_QUANTIZERS=pmf node scripts/recon-ablation.mjs <images> 4 4 300 10000
+  // '{"learnActivationSteps":true}' [8 minmax]. Over three image seeds: docs/benchmarks.md, Step 9.
   learnActivationSteps: false,
 };
 
@@ -159,8 +160,8 @@ function distillationLoss(teacher: tf.Tensor, student: tf.Tensor, temperature: n
  * Data-free mean-field weight quantization: every weight is a distribution over its grid levels,
  * trained by distilling the full-precision model on synthetic images while the projection's
  * inverse temperature grows until the distributions are one-hot; the argmax is the final weight.
- * Activations are fake-quantized with a straight-through estimator throughout, their step sizes
- * learned beside the weights (LSQ) unless learnActivationSteps is off.
+ * Activations are fake-quantized with a straight-through estimator throughout, at their calibrated
+ * step sizes or, with learnActivationSteps, at step sizes learned beside the weights (LSQ).
  */
 export async function trainMeanField(
   folded: ModelGraph,
@@ -184,10 +185,7 @@ export async function trainMeanField(
   // LSQ: a log step per quantized activation, its zero point fixed where calibration put it.
   const steps = new Map(
     options.learnActivationSteps
-      ? [...init.activations].map(([name, p]) => [
-          name,
-          tf.tidy(() => tf.variable(tf.scalar(Math.log(p.scale)), true, `${name}/log_step`)),
-        ])
+      ? [...init.activations].map(([name, p]) => [name, logStepVariable(name, p)])
       : [],
   );
   const transform = (node: { name: string }, out: tf.Tensor) => {
@@ -272,15 +270,9 @@ export async function trainMeanField(
       beta *= growth;
       await yieldToEventLoop();
     }
-    const activations = new Map<string, AffineParams>();
-    for (const [name, logStep] of steps)
-      activations.set(
-        name,
-        learnedParams(init.activations.get(name) as AffineParams, (await logStep.data())[0] as number),
-      );
     return {
       ...(await hardWeights(states, init)),
-      activations,
+      activations: await learnedGrids(steps, init.activations),
       lossInitial,
       lossFinal,
       seconds: (performance.now() - start) / 1000,
