@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_CONFIG, SYNTHESIS_METHODS } from '@dfq/contract';
+import { DEFAULT_CONFIG, SYNTHESIS_METHODS, synthesisMethodFor } from '@dfq/contract';
 import { ensureTorch, PEER_PYTHON } from './peer/ensure-torch.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,7 +34,7 @@ function dfqRun(name, args, model = MODEL) {
 function summary(report) {
   return {
     backend: report.backend,
-    synth: report.config.synth,
+    synth: report.synthesis.method,
     images: report.synthesis.images,
     iterations: report.synthesis.iterations,
     weightBits: report.quantization.weightBits,
@@ -133,6 +133,27 @@ function fixture(name) {
   return model;
 }
 
+/** One image set's run of scripts/bench-quantizer.mjs (all settings, or those named), into <section>-<method>-<seed>. */
+function benchQuantizer(section, method, seed, settings = []) {
+  console.error(`bench: ${section}: ${method} images, seed ${seed}`);
+  const out = execFileSync(
+    'node',
+    [
+      join(ROOT, 'scripts/bench-quantizer.mjs'),
+      method,
+      '256',
+      join(OUT, `${section}-${method}-${seed}`),
+      ...settings,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 64 * 2 ** 20,
+      env: { ...process.env, BENCH_QUANTIZER_SEED: String(seed) },
+    },
+  );
+  return JSON.parse(out.toString());
+}
+
 /** The image seeds the low-bit settings repeat on, beside the default seed. */
 const quantizerSeeds = () =>
   (process.env.BENCH_QUANTIZER_SEEDS ?? '2,3').split(',').filter(Boolean).map(Number);
@@ -157,11 +178,19 @@ const ABLATIONS = [
   ablation(1, 8, 'recon', 'AdaRound rounding', { rounding: 'adaround' }),
 ];
 
+/** Image sets the data ablation compares (scripts/bench-images.mjs sources), recon's own first. */
+const LOWBIT_DATA_SOURCES = ['zeroq', 'zeroq+lowpass', 'direct', 'direct+lowpass', 'generative', 'real'];
+const LOWBIT_DATA_BITS = [
+  [4, 4],
+  [2, 8],
+  [1, 8],
+];
+
 const SECTIONS = {
   step1() {
     // The README's main job (direct synthesis) beside the two baselines, same image count and seed.
     const baselines = Object.keys(SYNTHESIS_METHODS).filter((m) => !SYNTHESIS_METHODS[m].needsBatchNorm);
-    return [DEFAULT_CONFIG.synth, ...baselines].map((synth) =>
+    return [synthesisMethodFor(DEFAULT_CONFIG), ...baselines].map((synth) =>
       summary(dfqRun(`step1-${synth}`, ['--synth', synth, '--seed', '0'])),
     );
   },
@@ -207,25 +236,7 @@ const SECTIONS = {
     // the low-bit settings again on image sets from more seeds (BENCH_QUANTIZER_SEEDS, default 2,3):
     // there one image set's luck moves top-1 by points.
     const method = process.env.BENCH_QUANTIZER_SYNTH ?? 'direct';
-    const run = (seed, settings = []) => {
-      console.error(`bench: quantizer: ${method} images, seed ${seed}`);
-      const out = execFileSync(
-        'node',
-        [
-          join(ROOT, 'scripts/bench-quantizer.mjs'),
-          method,
-          '256',
-          join(OUT, `quantizer-${method}-${seed}`),
-          ...settings,
-        ],
-        {
-          stdio: ['ignore', 'pipe', 'inherit'],
-          maxBuffer: 64 * 2 ** 20,
-          env: { ...process.env, BENCH_QUANTIZER_SEED: String(seed) },
-        },
-      );
-      return JSON.parse(out.toString());
-    };
+    const run = (seed, settings = []) => benchQuantizer('quantizer', method, seed, settings);
     const seeds = quantizerSeeds();
     const lowBit = [
       'w4a4-rtn',
@@ -242,6 +253,59 @@ const SECTIONS = {
       'w1a8-recon',
     ];
     return [run(DEFAULT_CONFIG.seed), ...seeds.map((seed) => run(seed, lowBit))];
+  },
+  lowbit() {
+    // Step 9's table: rtn, pmf and recon at W4A4, W3A3, W2A8 and W1A8, both conventions (first and last
+    // layers at 8 bits, and all layers at the same bits), on the images `--synth auto` makes for recon,
+    // each image seed its own set (the default seed and BENCH_QUANTIZER_SEEDS). Run alone: it times each setting.
+    const method = synthesisMethodFor({ synth: 'auto', quantizer: 'recon' });
+    const settings = ['w4a4', 'w3a3', 'w2a8', 'w1a8'].flatMap((bits) =>
+      ['rtn', 'pmf', 'recon'].flatMap((q) => [`${bits}-${q}`, `${bits}-${q}-same`]),
+    );
+    return [DEFAULT_CONFIG.seed, ...quantizerSeeds()].map((seed) =>
+      benchQuantizer('lowbit', method, seed, [...settings, 'w4a4-recon-acc16']),
+    );
+  },
+  lowbitData() {
+    // Step 9's data measures: recon (defaults) on image sets made differently from the same seeds
+    // (scripts/bench-images.mjs, then scripts/recon-ablation.mjs). `real` is a ceiling, not data-free.
+    const rows = [];
+    for (const seed of [DEFAULT_CONFIG.seed, ...quantizerSeeds()]) {
+      for (const source of LOWBIT_DATA_SOURCES) {
+        const dir = join(OUT, `lowbit-data-${source.replace('+', '-')}-${seed}`);
+        const made = JSON.parse(
+          execFileSync('node', [join(ROOT, 'scripts/bench-images.mjs'), source, '256', String(seed), dir], {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          }).toString(),
+        );
+        for (const [weightBits, activationBits] of LOWBIT_DATA_BITS) {
+          console.error(`bench: lowbitData: seed ${seed} ${source} W${weightBits}A${activationBits}`);
+          const out = execFileSync(
+            'node',
+            [
+              join(ROOT, 'scripts/recon-ablation.mjs'),
+              dir,
+              String(weightBits),
+              String(activationBits),
+              String(DEFAULT_CONFIG.quantizerSteps),
+              '10000',
+            ],
+            { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ABLATION_QUANTIZERS: 'recon' } },
+          );
+          const result = JSON.parse(out.toString()).recon;
+          rows.push({
+            source,
+            seed,
+            weightBits,
+            activationBits,
+            imageSeconds: made.seconds,
+            accuracy: result.accuracy,
+            seconds: result.seconds,
+          });
+        }
+      }
+    }
+    return rows;
   },
   ablation() {
     // Step 9: what each part of recon (and LSQ in pmf) is worth, on the quantizer section's image sets
@@ -618,12 +682,119 @@ function renderQuantizer(runs) {
     );
     for (const name of repeated) {
       const rows = runs.map((r) => r.rows.find((row) => row.name === name)).filter(Boolean);
-      const accs = rows.map((r) => 100 * r.accuracy);
-      const mean = accs.reduce((a, b) => a + b, 0) / accs.length;
-      const sd = Math.sqrt(accs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, accs.length - 1));
+      const { accs, mean, sd } = spread(rows);
       const seconds = rows.reduce((a, r) => a + r.quantizerSeconds, 0) / rows.length;
       lines.push(
         `| W${rows[0].weightBits}A${rows[0].activationBits} ${rows[0].quantizer} | ${mean.toFixed(2)}% ± ${sd.toFixed(2)} | ${accs.map((a) => a.toFixed(2)).join(', ')} | ${seconds.toFixed(0)} s |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+/** Mean and sample standard deviation of top-1 (in %) over rows. */
+function spread(rows) {
+  const accs = rows.map((r) => 100 * r.accuracy);
+  const mean = accs.reduce((a, b) => a + b, 0) / accs.length;
+  const sd = Math.sqrt(accs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, accs.length - 1));
+  return { accs, mean, sd, text: `${mean.toFixed(2)}% ± ${sd.toFixed(2)}` };
+}
+
+/** The issue's targets (FP32 minus the allowed drop), for the table's last column. */
+const LOWBIT_TARGETS = { w4a4: 91.4, w2a8: 89.7, w1a8: 86.0 };
+
+function renderLowbit(runs) {
+  const seeds = runs.map((r) => r.seed);
+  const fp32 = runs[0].rows[0]?.fp32 ?? 0;
+  const lines = [
+    '## Step 9: low-bit quality (rtn, pmf, recon on the same images)',
+    '',
+    `${runs[0].images} ${runs[0].method} images per seed (seeds ${seeds.join(', ')}; \`--synth auto\` makes these for recon), ${runs[0].rows[0]?.calibration} ranges,`,
+    `${DEFAULT_CONFIG.quantizerSteps} steps (per block for recon); every quantizer of a seed on that seed's images and ranges. Full test split, FP32 ${pct(fp32)}.`,
+    'Fake-quantized top-1, mean ± sd over seeds (each seed in brackets); `recon wins` counts the seeds where recon beats both rtn and pmf;',
+    'integer agreement is the lowest over the seeds and quantizers; times are means on this machine.',
+  ];
+  const find = (run, name) => run.rows.find((r) => r.name === name);
+  for (const [suffix, title] of [
+    ['', "First and last layers at 8 bits (dfq's default):"],
+    ['-same', 'All layers at the same bits (`--first-last-bits same`):'],
+  ]) {
+    lines.push(
+      '',
+      title,
+      '',
+      '| setting | rtn | pmf | recon | recon wins | target | integer agreement | overflows | time rtn / pmf / recon |',
+      '|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const bits of ['w4a4', 'w3a3', 'w2a8', 'w1a8']) {
+      const per = Object.fromEntries(
+        ['rtn', 'pmf', 'recon'].map((q) => [
+          q,
+          runs.map((run) => find(run, `${bits}-${q}${suffix}`)).filter(Boolean),
+        ]),
+      );
+      if (per.recon.length === 0) continue;
+      const cell = (q) =>
+        `${spread(per[q]).text} (${spread(per[q])
+          .accs.map((a) => a.toFixed(2))
+          .join(', ')})`;
+      const wins = per.recon.filter(
+        (r, i) => r.accuracy > (per.rtn[i]?.accuracy ?? 1) && r.accuracy > (per.pmf[i]?.accuracy ?? 1),
+      ).length;
+      const all = [...per.rtn, ...per.pmf, ...per.recon];
+      const target = suffix === '' && LOWBIT_TARGETS[bits];
+      const met = target
+        ? `≥ ${target.toFixed(1)}%: ${spread(per.recon).mean >= target ? 'met' : 'not met'}`
+        : '';
+      const secs = (q) => (per[q].reduce((a, r) => a + r.quantizerSeconds, 0) / per[q].length).toFixed(0);
+      lines.push(
+        `| ${bits.toUpperCase()} | ${cell('rtn')} | ${cell('pmf')} | ${cell('recon')} | ${wins} of ${per.recon.length} | ${met} | ${pct(Math.min(...all.map((r) => r.integerAgreement)))} | ${all.reduce((a, r) => a + r.overflows, 0)} | ${secs('rtn')} / ${secs('pmf')} / ${secs('recon')} s |`,
+      );
+    }
+  }
+  const acc16 = runs.map((run) => find(run, 'w4a4-recon-acc16')).filter(Boolean);
+  if (acc16.length > 0)
+    lines.push(
+      '',
+      `W4A4 recon with 16-bit accumulators requested: ${spread(acc16).text} (${spread(acc16)
+        .accs.map((a) => a.toFixed(2))
+        .join(
+          ', ',
+        )}); layers on 16 bits per seed: ${acc16.map((r) => `${r.layers16.length} of ${r.layers16.length + r.layers32.length}`).join(', ')}; overflows ${acc16.reduce((a, r) => a + r.overflows, 0)} (checked: ${acc16.every((r) => r.overflowsChecked)}).`,
+    );
+  return lines.join('\n');
+}
+
+function renderLowbitData(rows) {
+  const seeds = [...new Set(rows.map((r) => r.seed))];
+  const lines = [
+    '## Step 9: which images reconstruction needs (data measures)',
+    '',
+    `recon with its defaults on 256 images per seed (seeds ${seeds.join(', ')}) made each way (\`node scripts/bench-images.mjs <source> 256 <seed> <dir>\`,`,
+    'then `node scripts/recon-ablation.mjs <dir> <w> <a> 300 10000`), mse ranges from the same images, full test split. `zeroq`: BatchNorm statistics',
+    'only; `direct`: plus a class cross-entropy term and random flips/shifts; `+lowpass`: then a Gaussian low-pass (sigma 0.5 px, SynQ);',
+    '`generative`: a class-conditional generator (GDFQ); `real`: training images, a ceiling for reference, not data-free.',
+    '',
+    '| setting | images | mean ± sd | per seed | vs zeroq | images made in (mean) |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const [weightBits, activationBits] of LOWBIT_DATA_BITS) {
+    const of = (source) =>
+      rows.filter(
+        (r) => r.source === source && r.weightBits === weightBits && r.activationBits === activationBits,
+      );
+    const base = spread(of('zeroq'));
+    for (const source of LOWBIT_DATA_SOURCES) {
+      const rs = of(source);
+      if (rs.length === 0) continue;
+      const s = spread(rs);
+      const delta =
+        source === 'zeroq'
+          ? ''
+          : `${s.mean - base.mean >= 0 ? '+' : ''}${(s.mean - base.mean).toFixed(2)} pts`;
+      const made = rs.reduce((a, r) => a + r.imageSeconds, 0) / rs.length;
+      lines.push(
+        `| W${weightBits}A${activationBits} | ${source} | ${s.text} | ${s.accs.map((a) => a.toFixed(2)).join(', ')} | ${delta} | ${made.toFixed(0)} s |`,
       );
     }
   }
@@ -650,12 +821,7 @@ function renderAblation(rows) {
     if (!variants.has(r.name)) variants.set(r.name, []);
     variants.get(r.name).push(r);
   }
-  const stats = (rs) => {
-    const accs = rs.map((r) => 100 * r.accuracy);
-    const mean = accs.reduce((a, b) => a + b, 0) / accs.length;
-    const sd = Math.sqrt(accs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, accs.length - 1));
-    return { accs, mean, sd, seconds: rs.reduce((a, r) => a + r.seconds, 0) / rs.length };
-  };
+  const stats = (rs) => ({ ...spread(rs), seconds: rs.reduce((a, r) => a + r.seconds, 0) / rs.length });
   for (const [setting, variants] of groups) {
     const base = stats(variants.get('defaults') ?? []);
     for (const [name, rs] of variants) {
@@ -807,6 +973,8 @@ const RENDER = {
   backends: renderBackends,
   synthesis: renderSynthesis,
   quantizer: renderQuantizer,
+  lowbit: renderLowbit,
+  lowbitData: renderLowbitData,
   ablation: renderAblation,
   engine: renderEngine,
   meanfield: renderMeanField,

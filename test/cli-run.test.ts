@@ -46,11 +46,12 @@ describe('dfq run (embedded, one process)', () => {
     expect(report.config).toMatchObject({
       weightBits: 8,
       activationBits: 8,
-      synth: 'direct',
+      synth: 'auto',
       images: 16,
       iterations: 10,
       seed: 5,
     });
+    // The default (auto) makes direct images for the default quantizer, rtn.
     expect(report.synthesis).toMatchObject({ method: 'direct', images: 16, iterations: 10 });
     expect(report.synthesis.lossFinal).toBeLessThan(report.synthesis.lossInitial);
     // The default (auto) keeps min-max ranges for 8-bit activations.

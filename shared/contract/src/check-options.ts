@@ -1,13 +1,13 @@
 import { RunOptionError } from './option-error.js';
 import type { RunSettings } from './run-options.js';
-import { SYNTHESIS_METHODS } from './synthesis-methods.js';
+import { SYNTHESIS_METHODS, synthesisMethodFor } from './synthesis-methods.js';
 
 /**
  * Checks that need only the options (not the model or the backend), so every front end refuses
  * a run that cannot work before anything is queued or computed.
  */
 export function checkRunSettings(settings: RunSettings): void {
-  if (SYNTHESIS_METHODS[settings.synth].needsEvalData && settings.evalDir === null)
+  if (SYNTHESIS_METHODS[synthesisMethodFor(settings)].needsEvalData && settings.evalDir === null)
     throw new RunOptionError(
       (name) =>
         `${name('synth')} ${settings.synth} reads its images from the evaluation data's training split: set ${name('evalDir')} too`,

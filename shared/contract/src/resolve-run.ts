@@ -1,6 +1,7 @@
 import type { LayerBits } from './option-kinds.js';
 import { type RangeEstimatorName, rangeEstimatorFor } from './range-estimator-methods.js';
 import type { RunConfig } from './run-options.js';
+import { type SynthesisMethod, synthesisMethodFor } from './synthesis-methods.js';
 
 /** Bits of weights and activations, with the first and last layers' exception. */
 export interface BitPolicy {
@@ -20,6 +21,8 @@ export interface LayerOverrides {
 export interface ResolvedChoices {
   /** The range estimator in force (`auto` resolved by activation bits). */
   rangeEstimator: RangeEstimatorName;
+  /** The synthesis method in force (`auto` resolved by the weight quantizer). */
+  synthesis: SynthesisMethod;
   bits: BitPolicy;
   layers: LayerOverrides;
 }
@@ -31,6 +34,7 @@ export function resolveRunConfig(config: RunConfig): ResolvedRunConfig {
     ...config,
     resolved: {
       rangeEstimator: rangeEstimatorFor(config.calibration, config.activationBits),
+      synthesis: synthesisMethodFor(config),
       bits: {
         weightBits: config.weightBits,
         activationBits: config.activationBits,

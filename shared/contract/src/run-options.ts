@@ -16,7 +16,7 @@ import {
   type RunOption,
 } from './option-kinds.js';
 import { AUTO_CALIBRATION, RANGE_ESTIMATOR_METHODS } from './range-estimator-methods.js';
-import { SYNTHESIS_METHODS } from './synthesis-methods.js';
+import { AUTO_SYNTHESIS, SYNTHESIS_METHODS } from './synthesis-methods.js';
 import { WEIGHT_QUANTIZER_METHODS } from './weight-quantizer-methods.js';
 
 const names = <T extends object>(registry: T) =>
@@ -67,9 +67,9 @@ export const RUN_OPTIONS = {
   },
   synth: {
     flag: '--synth',
-    help: 'how the calibration images are made',
-    ...choice('--synth', names(SYNTHESIS_METHODS)),
-    default: 'direct',
+    help: "how the calibration images are made (auto: the weight quantizer's choice, zeroq for recon, else direct)",
+    ...choice('--synth', [AUTO_SYNTHESIS, ...names(SYNTHESIS_METHODS)]),
+    default: AUTO_SYNTHESIS,
     sample: 'generative',
   },
   images: {

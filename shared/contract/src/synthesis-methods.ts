@@ -1,3 +1,5 @@
+import { WEIGHT_QUANTIZER_METHODS, type WeightQuantizerName } from './weight-quantizer-methods.js';
+
 /** What a synthesis method needs and gives, so a run is checked before its first stage starts. */
 export interface SynthesisMethodInfo {
   summary: string;
@@ -60,3 +62,17 @@ export const SYNTHESIS_METHODS = {
 } as const satisfies Record<string, SynthesisMethodInfo>;
 
 export type SynthesisMethod = keyof typeof SYNTHESIS_METHODS;
+
+/** `--synth auto`, the default: resolved per run by synthesisMethodFor. */
+export const AUTO_SYNTHESIS = 'auto';
+export type SynthesisChoice = typeof AUTO_SYNTHESIS | SynthesisMethod;
+
+/** The images a run makes: `auto` takes the ones its weight quantizer measured best on. */
+export function synthesisMethodFor(settings: {
+  synth: SynthesisChoice;
+  quantizer: WeightQuantizerName;
+}): SynthesisMethod {
+  return settings.synth === AUTO_SYNTHESIS
+    ? WEIGHT_QUANTIZER_METHODS[settings.quantizer].images
+    : settings.synth;
+}

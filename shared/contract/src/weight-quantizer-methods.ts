@@ -7,6 +7,8 @@ export interface WeightQuantizerInfo {
   needsWeightGradients: boolean;
   /** How the final level of each weight is picked, as the card states it. */
   rounding: string;
+  /** The images `--synth auto` makes for it (a synthesis method's name). */
+  images: 'direct' | 'zeroq';
 }
 
 /** Every weight quantizer, registered once: CLI choices, the API enum and the card derive from it. */
@@ -16,6 +18,7 @@ export const WEIGHT_QUANTIZER_METHODS = {
     trainsWeights: false,
     needsWeightGradients: false,
     rounding: 'round-half-even',
+    images: 'direct',
   },
   pmf: {
     summary:
@@ -23,12 +26,14 @@ export const WEIGHT_QUANTIZER_METHODS = {
     trainsWeights: true,
     needsWeightGradients: true,
     rounding: 'argmax',
+    images: 'direct',
   },
   pgd: {
     summary: 'projected gradient descent: as pmf, with a sparsemax projection',
     trainsWeights: true,
     needsWeightGradients: true,
     rounding: 'argmax',
+    images: 'direct',
   },
   recon: {
     summary:
@@ -36,6 +41,11 @@ export const WEIGHT_QUANTIZER_METHODS = {
     trainsWeights: true,
     needsWeightGradients: true,
     rounding: 'argmax of a learned distribution per block (or AdaRound up/down)',
+    // Reconstruction needs varied inputs more than class-typical ones. 256 images per seed (0, 2, 3),
+    // full test split, scripts/recon-ablation.mjs: ZeroQ's images (BN statistics only) gave W1A8
+    // 87.19/87.03/86.88% where direct's (plus a class term and jitter) gave 79.48/77.68/81.08%, and
+    // W2A8 90.05/90.20/90.10% against direct's 88.58% mean (docs/benchmarks.md, Steps 5 and 9).
+    images: 'zeroq',
   },
 } as const satisfies Record<string, WeightQuantizerInfo>;
 

@@ -13,6 +13,8 @@ import {
   SERVICE_OPTION_KEYS,
   serviceKey,
   toServiceOptions,
+  WEIGHT_QUANTIZER_METHODS,
+  type WeightQuantizerName,
 } from '../src/index.js';
 
 const samples = Object.fromEntries(RUN_OPTION_KEYS.map((k) => [k, runOption(k).sample])) as RunSettings;
@@ -91,6 +93,19 @@ describe('resolving a run', () => {
     expect(resolveRunConfig({ ...config, activationBits: 8 }).resolved.rangeEstimator).toBe('minmax');
     expect(resolveRunConfig({ ...config, calibration: 'kl' }).resolved.rangeEstimator).toBe('kl');
     expect(resolveRunConfig({ ...config, firstLastBits: null }).resolved.bits.firstLastBits).toBeNull();
+  });
+
+  it('resolves --synth auto to the images its weight quantizer measured best on, and keeps an explicit choice', () => {
+    const config = { ...DEFAULT_CONFIG, modelPath: 'm.json', outDir: 'o' };
+    expect(config.synth).toBe('auto');
+    for (const quantizer of Object.keys(WEIGHT_QUANTIZER_METHODS) as WeightQuantizerName[]) {
+      expect(resolveRunConfig({ ...config, quantizer }).resolved.synthesis).toBe(
+        WEIGHT_QUANTIZER_METHODS[quantizer].images,
+      );
+      expect(resolveRunConfig({ ...config, quantizer, synth: 'noise' }).resolved.synthesis).toBe('noise');
+    }
+    expect(resolveRunConfig({ ...config, quantizer: 'recon' }).resolved.synthesis).toBe('zeroq');
+    expect(resolveRunConfig({ ...config, quantizer: 'rtn' }).resolved.synthesis).toBe('direct');
   });
 
   it('refuses real images without evaluation data, naming options in the caller’s terms', () => {

@@ -71,6 +71,7 @@ export * from './synthesis/generative-synthesis.js';
 export * from './synthesis/generator.js';
 export * from './synthesis/generator-cache.js';
 export * from './synthesis/labels.js';
+export * from './synthesis/low-pass.js';
 export * from './synthesis/quality.js';
 export * from './synthesis/synthesis-result.js';
 export * from './util/rng.js';

@@ -108,6 +108,7 @@ function input(overrides: Partial<CardInput> = {}): CardInput {
     },
     calibration: {
       synthesis: 'direct',
+      synthesisFrom: 'option',
       images: 64,
       iterations: 200,
       realData: false,
@@ -281,6 +282,7 @@ describe('writeQuantizationCard', () => {
       input({
         calibration: {
           synthesis: 'real',
+          synthesisFrom: 'option',
           images: 64,
           iterations: 0,
           realData: true,
@@ -294,6 +296,17 @@ describe('writeQuantizationCard', () => {
     expect(markdown).toContain('REAL training images (baseline, not data-free)');
     expect(markdown).toContain('| training | none (post-training rounding) |');
     expect(markdown).toContain('| weight rounding | round-half-even |');
+  });
+
+  it('says when --synth auto chose the images, and for which quantizer', () => {
+    const base = input();
+    const auto = writeQuantizationCard(
+      input({ calibration: { ...base.calibration, synthesis: 'zeroq', synthesisFrom: 'auto' } }),
+    ).markdown;
+    expect(auto).toContain(
+      `| zeroq (--synth auto: the images ${base.weightQuantizer.method} measured best on) |`,
+    );
+    expect(writeQuantizationCard(base).markdown).not.toContain('--synth auto');
   });
 
   it('writes JSON that round-trips, infinite figures included', () => {

@@ -74,6 +74,7 @@ export function cardInput(report: RunReport, folding: FoldResult, plan: Quantiza
     },
     calibration: {
       synthesis: report.synthesis.method,
+      synthesisFrom: report.config.synth === 'auto' ? 'auto' : 'option',
       images: report.synthesis.images,
       iterations: report.synthesis.iterations,
       realData: report.synthesis.method === 'real',

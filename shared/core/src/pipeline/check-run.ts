@@ -1,4 +1,10 @@
-import { checkRunSettings, type RunConfig, SYNTHESIS_METHODS, WEIGHT_QUANTIZER_METHODS } from '@dfq/contract';
+import {
+  checkRunSettings,
+  type RunConfig,
+  SYNTHESIS_METHODS,
+  synthesisMethodFor,
+  WEIGHT_QUANTIZER_METHODS,
+} from '@dfq/contract';
 import { requireWeightGradients } from '../backend/weight-gradients.js';
 
 /**
@@ -8,9 +14,10 @@ import { requireWeightGradients } from '../backend/weight-gradients.js';
  */
 export function checkRun(config: RunConfig): void {
   checkRunSettings(config);
+  const synthesis = synthesisMethodFor(config);
   requireWeightGradients([
-    ...(SYNTHESIS_METHODS[config.synth].needsWeightGradients
-      ? [{ option: 'synth' as const, value: config.synth, instead: 'direct' }]
+    ...(SYNTHESIS_METHODS[synthesis].needsWeightGradients
+      ? [{ option: 'synth' as const, value: synthesis, instead: 'direct' }]
       : []),
     ...(WEIGHT_QUANTIZER_METHODS[config.quantizer].needsWeightGradients
       ? [{ option: 'quantizer' as const, value: config.quantizer, instead: 'rtn' }]

@@ -61,7 +61,7 @@ export async function synthesizeStage(config: ResolvedRunConfig, env: StageEnv):
   const footprint = modelFootprint(graph);
   const sizing = sizeRun(footprint, config);
   const memory = planMemory(footprint, config, sizing.images, sizing.batch);
-  const optimized = SYNTHESIS_METHODS[config.synth].optimized;
+  const optimized = SYNTHESIS_METHODS[config.resolved.synthesis].optimized;
   const batch = memory.synthesisBatch;
   const shrunk = batch < Math.min(sizing.batch, sizing.images);
   if (sizing.imagesFrom === 'auto' || (optimized && sizing.iterationsFrom === 'auto')) {
@@ -71,12 +71,12 @@ export async function synthesizeStage(config: ResolvedRunConfig, env: StageEnv):
     kind: 'phase',
     phase: 'synthesis',
     message:
-      `${config.synth}: ${sizing.images} images${optimized ? `, ${sizing.stopOnPlateau ? 'at most ' : ''}${sizing.iterations} iterations` : ''}, ` +
+      `${config.resolved.synthesis}${config.synth === config.resolved.synthesis ? '' : ` (--synth ${config.synth}, for ${config.quantizer})`}: ${sizing.images} images${optimized ? `, ${sizing.stopOnPlateau ? 'at most ' : ''}${sizing.iterations} iterations` : ''}, ` +
       `batches of ${batch}${shrunk ? ` (not ${sizing.batch}: memory budget)` : ''}, ` +
       `estimated peak ${mib(memory.synthesisPeakBytes)} of a ${mib(memory.budgetBytes)} budget`,
   });
   const start = performance.now();
-  const { result, generator } = await SYNTHESIZERS[config.synth]({
+  const { result, generator } = await SYNTHESIZERS[config.resolved.synthesis]({
     config: {
       ...config,
       images: sizing.images,
@@ -131,7 +131,7 @@ export async function synthesizeStage(config: ResolvedRunConfig, env: StageEnv):
       pngDir,
       contactSheet,
       summary: {
-        method: config.synth,
+        method: config.resolved.synthesis,
         images: result.images.shape[0],
         iterations: result.iterations,
         seconds,

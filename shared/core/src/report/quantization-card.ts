@@ -110,6 +110,8 @@ export interface CardInput {
   calibration: {
     /** Synthesis method that made the calibration images. */
     synthesis: SynthesisMethod;
+    /** 'auto': the weight quantizer chose the method (`--synth auto`); 'option': the user did. */
+    synthesisFrom: 'auto' | 'option';
     images: number;
     iterations: number;
     /** True only for the `real` baseline: then the card says real training images were used. */
@@ -446,7 +448,9 @@ function markdown(input: CardInput, d: CardDerived): string {
       ['synthesis', 'images', 'iterations', 'data', 'range estimator'],
       [
         [
-          c.synthesis,
+          c.synthesisFrom === 'auto'
+            ? `${c.synthesis} (--synth auto: the images ${input.weightQuantizer.method} measured best on)`
+            : c.synthesis,
           num(c.images),
           num(c.iterations),
           c.realData ? 'REAL training images (baseline, not data-free)' : 'no real data',
