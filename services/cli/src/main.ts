@@ -1,5 +1,6 @@
 import { DFQ_VERSION, ModelLoadError, RunOptionError } from '@dfq/core';
 import { Command } from 'commander';
+import { registerAnalyzeCommand } from './commands/analyze-command.js';
 import { registerApiCommand } from './commands/api-command.js';
 import { registerClientCommands } from './commands/client-commands.js';
 import { registerRunCommand } from './commands/run-command.js';
@@ -12,6 +13,7 @@ export async function main(argv: string[]): Promise<void> {
     .version(DFQ_VERSION)
     .showHelpAfterError();
   registerRunCommand(program);
+  registerAnalyzeCommand(program);
   registerWorkerCommand(program);
   registerApiCommand(program);
   registerClientCommands(program);

@@ -1,4 +1,5 @@
 import { RUN_OPTION_KEYS, RUN_OPTIONS, type RunOptionKey, type RunSettings, runOption } from '@dfq/contract';
+import { backendFromEnv, checkRunSettings, type RunConfig } from '@dfq/core';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
 /** The flag that sets an option, as the CLI names it in errors. */
@@ -47,4 +48,18 @@ export function runSettings(command: Command): RunSettings {
     else settings[key] = raw === true && row.fromBare ? row.fromBare(true) : raw;
   }
   return settings as RunSettings;
+}
+
+/** A run in this process (dfq run, dfq analyze): the command's options checked, with --model and --out. */
+export function localRunConfig(command: Command): RunConfig {
+  const settings = runSettings(command);
+  checkRunSettings(settings);
+  const opts = command.opts();
+  return {
+    ...settings,
+    modelPath: opts.model,
+    outDir: opts.out,
+    // 'auto' defers to the machine's DFQ_BACKEND, as a worker does.
+    backend: settings.backend === 'auto' ? (backendFromEnv() ?? 'auto') : settings.backend,
+  };
 }

@@ -87,6 +87,16 @@ export function positive(flag: string, max: number) {
   };
 }
 
+export function positiveOrNull(flag: string, max: number) {
+  return {
+    arg: '<x>',
+    schema: z.number().positive().max(max).nullable(),
+    expect: `a number above 0, at most ${max}`,
+    parse: Number,
+    toArgs: (v: number | null) => (v === null ? [] : withFlag(flag, String(v))),
+  };
+}
+
 export function choice<const C extends readonly [string, ...string[]]>(flag: string, choices: C) {
   return {
     arg: '<name>',

@@ -13,6 +13,7 @@ import {
   numberList,
   onSwitch,
   positive,
+  positiveOrNull,
   type RunOption,
 } from './option-kinds.js';
 import { AUTO_CALIBRATION, RANGE_ESTIMATOR_METHODS } from './range-estimator-methods.js';
@@ -64,6 +65,20 @@ export const RUN_OPTIONS = {
     ...layerBitsMap('--layer-bits', 256),
     default: {} as Record<string, LayerBits>,
     sample: { stem_conv: { weightBits: 6 } } as Record<string, LayerBits>,
+  },
+  sizeBudget: {
+    flag: '--size-budget',
+    help: "mixed precision: per-layer weight bits (2, 4 or 8, chosen by an integer program over each layer's measured sensitivity) whose weights fit this many bytes, or this share of their FP32 bytes when at most 1",
+    ...positiveOrNull('--size-budget', 1e12),
+    default: null as number | null,
+    sample: 0.2,
+  },
+  maxDrop: {
+    flag: '--max-drop',
+    help: 'mixed precision: the smallest per-layer weight bits (within --size-budget, if given) whose top-1 agreement with FP32 on the synthetic images stays within this many points',
+    ...positiveOrNull('--max-drop', 100),
+    default: null as number | null,
+    sample: 50,
   },
   synth: {
     flag: '--synth',

@@ -1,5 +1,9 @@
 // The run contract (options, methods, progress) is part of the library's surface.
 export * from '@dfq/contract';
+export * from './analysis/bit-allocation.js';
+export * from './analysis/hessian-trace.js';
+export * from './analysis/mixed-precision.js';
+export * from './analysis/sensitivity.js';
 export * from './artifacts/artifact-store.js';
 export * from './backend/select-backend.js';
 export * from './backend/weight-gradients.js';
@@ -35,6 +39,7 @@ export * from './onnx/export-onnx.js';
 export * from './onnx/load-onnx.js';
 export { onnx } from './onnx/onnx-proto.js';
 export * from './onnx/onnx-runtime.js';
+export * from './pipeline/analyze-pipeline.js';
 export * from './pipeline/calibrate-stage.js';
 export * from './pipeline/card-input.js';
 export * from './pipeline/check-run.js';
@@ -63,7 +68,10 @@ export * from './quantization/simplex-projection.js';
 export * from './quantization/straight-through.js';
 export * from './quantization/weight-quantizer.js';
 export * from './quantization/weight-quantizers.js';
+export * from './report/card-charts.js';
+export * from './report/charts.js';
 export * from './report/quantization-card.js';
+export * from './report/sensitivity-charts.js';
 export * from './synthesis/baseline-images.js';
 export * from './synthesis/bn-statistics-loss.js';
 export * from './synthesis/direct-synthesis.js';

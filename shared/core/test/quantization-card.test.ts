@@ -117,6 +117,7 @@ function input(overrides: Partial<CardInput> = {}): CardInput {
       memory: 'batches of 64, estimated synthesis peak 420 MiB of a 8000 MiB budget',
     },
     fineTuning: { kind: 'none' },
+    mixedPrecision: null,
     layers,
     evaluation: { dataset: 'fashion-mnist/t10k', samples: 10_000 },
     results: {
@@ -307,6 +308,42 @@ describe('writeQuantizationCard', () => {
       `| zeroq (--synth auto: the images ${base.weightQuantizer.method} measured best on) |`,
     );
     expect(writeQuantizationCard(base).markdown).not.toContain('--synth auto');
+  });
+
+  it('states the mixed-precision choice, its budget and the measurements behind it', () => {
+    const mixed = {
+      bits: { stem_conv: 8, block1_conv2: 4 },
+      layers: [
+        {
+          layer: 'stem_conv',
+          bits: 8,
+          parameters: 144,
+          kl: { 2: 0.06, 4: 2e-4, 8: 4e-7 },
+          hessianTracePerWeight: 0.05,
+        },
+        {
+          layer: 'block1_conv2',
+          bits: 4,
+          parameters: 2304,
+          kl: { 2: 0.02, 4: 1e-4, 8: 3e-7 },
+          hessianTracePerWeight: 1e-3,
+        },
+      ],
+      budgetBytes: 1300.5,
+      bytes: 1296,
+      uniformBytes: { w4: 1224, w8: 2448, fp32: 9792 },
+      estimatedKl: 1.004e-4,
+      agreement: 0.9921,
+      searched: [],
+      solver: 'HiGHS',
+      seconds: 3,
+    };
+    const { markdown } = writeQuantizationCard(input({ mixedPrecision: mixed }));
+    expect(markdown).toContain('## Mixed precision');
+    expect(markdown).toContain('Weights 1,296 bytes against a budget of 1,300 (uniform W4 1,224, W8 2,448');
+    expect(markdown).toContain('agrees with FP32 on 99.21%');
+    expect(markdown).toContain('| block1_conv2 | 2,304 | 4 | 2.00e-2 | 1.00e-4 | 3.00e-7 | 1.00e-3 |');
+    expect(writeQuantizationCard(input()).markdown).not.toContain('## Mixed precision');
   });
 
   it('writes JSON that round-trips, infinite figures included', () => {

@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 const TYPES: Record<string, string> = {
   '.json': 'application/json; charset=utf-8',
   '.png': 'image/png',
+  '.svg': 'image/svg+xml',
   '.txt': 'text/plain; charset=utf-8',
   '.log': 'text/plain; charset=utf-8',
   '.csv': 'text/csv; charset=utf-8',

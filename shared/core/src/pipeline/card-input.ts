@@ -72,6 +72,7 @@ export function cardInput(report: RunReport, folding: FoldResult, plan: Quantiza
           }
         : null,
     },
+    mixedPrecision: report.quantization.mixedPrecision,
     calibration: {
       synthesis: report.synthesis.method,
       synthesisFrom: report.config.synth === 'auto' ? 'auto' : 'option',

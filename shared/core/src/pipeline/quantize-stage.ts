@@ -1,5 +1,7 @@
-import type { ResolvedRunConfig } from '@dfq/contract';
+import { type ResolvedRunConfig, RunOptionError } from '@dfq/contract';
 import * as tf from '@tensorflow/tfjs';
+import { BitBudgetError } from '../analysis/bit-allocation.js';
+import { chooseMixedPrecision, type MixedPrecisionChoice } from '../analysis/mixed-precision.js';
 import { selectBackend } from '../backend/select-backend.js';
 import type { CalibrationProfile } from '../calibration/calibrate.js';
 import { decodeNpy, type Float32Array_ND } from '../data/npy.js';
@@ -36,7 +38,11 @@ export interface QuantizeOutput {
   integer: IntegerModel | null;
   /** The synthetic images (normalized), decoded once for training and the overflow check. */
   synthetic: Float32Array_ND;
+  /** Per-layer bits chosen under --size-budget / --max-drop (null: uniform bits). */
+  mixedPrecision: MixedPrecisionChoice | null;
   artifacts: {
+    /** Per-layer sensitivity on the synthetic images (written when mixed precision was asked). */
+    sensitivity: string | null;
     quantizedModel: string;
     integerModel: string | null;
     tfjsUint8Model: string;
@@ -60,8 +66,8 @@ export async function quantizeStage(
 ): Promise<QuantizeOutput> {
   const backend = await selectBackend(config.backend);
   checkRun(config);
-  const prepared = await prepareModel(config);
-  const { folding, plan } = prepared;
+  let prepared = await prepareModel(config);
+  const { folding } = prepared;
   const profile = JSON.parse(
     (await env.store.get(input.calibration.profile)).toString('utf8'),
   ) as CalibrationProfile;
@@ -74,6 +80,15 @@ export async function quantizeStage(
   });
   const quantStart = performance.now();
   const ranges = new Map(Object.entries(profile.ranges));
+  let mixedPrecision: MixedPrecisionChoice | null = null;
+  let sensitivityKey: string | null = null;
+  if (config.sizeBudget !== null || config.maxDrop !== null) {
+    const chosen = await chooseWeightBits(config, prepared, ranges, synthetic, env);
+    mixedPrecision = chosen.choice;
+    sensitivityKey = chosen.sensitivityKey;
+    prepared = { ...prepared, plan: chosen.plan };
+  }
+  const { plan } = prepared;
   const images = WEIGHT_QUANTIZERS[config.quantizer]
     ? tf.tensor4d(synthetic.data, synthetic.shape as [number, number, number, number])
     : null;
@@ -120,7 +135,9 @@ export async function quantizeStage(
     built,
     integer,
     synthetic,
+    mixedPrecision,
     artifacts: {
+      sensitivity: sensitivityKey,
       quantizedModel: `${modelDir}/model.json`,
       integerModel: integer ? `${integerDir}/integer-model.json` : null,
       tfjsUint8Model: `${uint8Dir}/model.json`,
@@ -130,4 +147,51 @@ export async function quantizeStage(
     seconds: secondsSince(quantStart),
     peakRssBytes: peakRssBytes(),
   };
+}
+
+/** --size-budget / --max-drop: per-layer weight bits from the layers' measured sensitivity. */
+async function chooseWeightBits(
+  config: ResolvedRunConfig,
+  prepared: PreparedModel,
+  ranges: Map<string, { min: number; max: number }>,
+  synthetic: Float32Array_ND,
+  env: StageEnv,
+): Promise<{ choice: MixedPrecisionChoice; plan: PreparedModel['plan']; sensitivityKey: string }> {
+  const say = (message: string) => env.onEvent({ kind: 'phase', phase: 'mixed precision', message });
+  say(
+    `measuring each layer's sensitivity at W2/W4/W8 on ${synthetic.shape[0]} synthetic images, then choosing bits${config.sizeBudget === null ? '' : ` within --size-budget ${config.sizeBudget}`}${config.maxDrop === null ? '' : ` within --max-drop ${config.maxDrop} points`}`,
+  );
+  const fixed = new Map(
+    Object.entries(config.layerBits).flatMap(([layer, b]) =>
+      b.weightBits === undefined ? [] : [[layer, b.weightBits] as const],
+    ),
+  );
+  const images = tf.tensor4d(synthetic.data, synthetic.shape as [number, number, number, number]);
+  try {
+    const { choice, sensitivity } = await chooseMixedPrecision(
+      prepared.folding.graph,
+      prepared.plan,
+      ranges,
+      images,
+      { sizeBudget: config.sizeBudget, maxDrop: config.maxDrop },
+      { seed: config.seed, fixed, onProgress: say },
+    );
+    const sensitivityKey = stageKey(env, 'analysis/sensitivity.json');
+    await env.store.put(sensitivityKey, `${JSON.stringify(sensitivity, null, 2)}\n`);
+    say(
+      `chose ${Object.entries(choice.bits)
+        .map(([l, b]) => `${l}=${b}`)
+        .join(
+          ', ',
+        )}: ${choice.bytes} bytes of weights (uniform W4 ${choice.uniformBytes.w4}, W8 ${choice.uniformBytes.w8}), ${(100 * choice.agreement).toFixed(2)}% agreement with FP32 on the synthetic images`,
+    );
+    const weightBits = new Map(prepared.plan.weightBits);
+    for (const [layer, bits] of Object.entries(choice.bits)) weightBits.set(layer, bits);
+    return { choice, plan: { ...prepared.plan, weightBits }, sensitivityKey };
+  } catch (e) {
+    if (e instanceof BitBudgetError) throw new RunOptionError(() => e.message);
+    throw e;
+  } finally {
+    images.dispose();
+  }
 }

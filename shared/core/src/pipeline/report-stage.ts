@@ -9,6 +9,7 @@ import {
   type QuantizedModel,
   quantizedByteSize,
 } from '../quantization/quantize-model.js';
+import { cardCharts } from '../report/card-charts.js';
 import { writeQuantizationCard } from '../report/quantization-card.js';
 import { DFQ_VERSION } from '../version.js';
 import { cardInput } from './card-input.js';
@@ -159,6 +160,7 @@ export async function reportStage(
         : { syntheticImages: 0, testImages: 0 },
       integerAgreementSynthetic: integer && syntheticCount ? same / syntheticCount : null,
       keptFloat: plan.keptFloat,
+      mixedPrecision: input.quantization.mixedPrecision,
       seconds: input.quantization.seconds,
       bytesFp32: params * 4,
       bytesQuantized: quantizedByteSize(quantized),
@@ -185,7 +187,14 @@ export async function reportStage(
     tensorsAtEnd: tf.memory().numTensors,
     totalSeconds: (Date.now() - input.startedAtMs) / 1000,
   };
-  const card = writeQuantizationCard(cardInput(report, folding, plan));
+  const inputs = cardInput(report, folding, plan);
+  const charts: NonNullable<typeof inputs.charts> = [];
+  for (const [name, { title, chart }] of Object.entries(cardCharts(inputs.layers, inputs.mixedPrecision))) {
+    await env.store.put(stageKey(env, `card/${name}.svg`), chart.svg);
+    await env.store.put(stageKey(env, `card/${name}.png`), chart.png);
+    charts.push({ title, png: `card/${name}.png`, svg: `card/${name}.svg` });
+  }
+  const card = writeQuantizationCard({ ...inputs, charts });
   await env.store.put(stageKey(env, 'card.md'), card.markdown);
   await env.store.put(stageKey(env, 'card.json'), `${JSON.stringify(card.json, null, 2)}\n`);
   await env.store.put(stageKey(env, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);

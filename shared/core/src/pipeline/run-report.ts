@@ -1,4 +1,5 @@
 import type { ResolvedRunConfig } from '@dfq/contract';
+import type { MixedPrecisionChoice } from '../analysis/mixed-precision.js';
 import type { BackendAttempt } from '../backend/select-backend.js';
 import type { TensorCalibration } from '../calibration/calibrate.js';
 import type { AccumulatorBits, AccumulatorChoice } from '../quantization/accumulator-fit.js';
@@ -60,6 +61,8 @@ export interface RunReport {
     integerAgreementSynthetic: number | null;
     /** Layers kept in float (--keep-float). */
     keptFloat: string[];
+    /** Per-layer weight bits chosen under --size-budget / --max-drop (null: uniform bits). */
+    mixedPrecision: MixedPrecisionChoice | null;
     seconds: number;
     bytesFp32: number;
     bytesQuantized: number;

@@ -1,4 +1,5 @@
 import type { SynthesisMethod, WEIGHT_QUANTIZER_METHODS, WeightQuantizerName } from '@dfq/contract';
+import type { MixedPrecisionChoice } from '../analysis/mixed-precision.js';
 /**
  * The quantization card of one run: every choice that trades accuracy for speed, and what it
  * measurably cost ("confounding tradeoffs": results only compare when all of these are stated).
@@ -123,6 +124,10 @@ export interface CardInput {
     memory: string;
   };
   fineTuning: CardFineTuning;
+  /** Per-layer weight bits chosen under a size budget or an accuracy drop (null: uniform bits). */
+  mixedPrecision: MixedPrecisionChoice | null;
+  /** Rendered charts beside the card (paths relative to it); absent or empty: none. */
+  charts?: { title: string; png: string; svg: string }[];
   layers: CardLayer[];
   /** The labelled set accuracies were measured on (real test images, evaluation only); null: none. */
   evaluation: { dataset: string; samples: number } | null;
@@ -461,6 +466,8 @@ function markdown(input: CardInput, d: CardDerived): string {
     '',
     `Sizing: ${c.sizing}. Memory: ${c.memory}.`,
     '',
+    ...mixedPrecisionSection(input.mixedPrecision),
+    ...chartsSection(input.charts ?? []),
     '## Per layer',
     '',
     'W grid: largest |q| after the accumulator fit. Headroom: log2(accumulator limit / worst case), ' +
@@ -518,4 +525,50 @@ export function writeQuantizationCard(input: CardInput): { markdown: string; jso
     markdown: markdown(input, derived),
     json: { schema: 'dfq-quantization-card/1', card: jsonSafe(input), derived: jsonSafe(derived) },
   };
+}
+
+/** The bits chosen per layer, the budget, and the measurements behind the choice. */
+function mixedPrecisionSection(m: MixedPrecisionChoice | null): string[] {
+  if (!m) return [];
+  const candidates = [...new Set(m.layers.flatMap((l) => Object.keys(l.kl).map(Number)))].sort(
+    (a, b) => a - b,
+  );
+  return [
+    '## Mixed precision',
+    '',
+    `Weights ${num(m.bytes)} bytes against a budget of ${num(Math.floor(m.budgetBytes))} (uniform W4 ${num(m.uniformBytes.w4)}, W8 ${num(m.uniformBytes.w8)}, FP32 ${num(m.uniformBytes.fp32)}).`,
+    `Chosen by ${m.solver}: least summed KL of each layer quantized alone, measured on the synthetic images. The whole model agrees with FP32 on ${(100 * m.agreement).toFixed(2)}% of them.`,
+    '',
+    table(
+      [
+        'layer',
+        'parameters',
+        'bits',
+        ...candidates.map((b) => `KL alone at W${b}`),
+        'Hessian trace / weight',
+      ],
+      m.layers.map((l) => [
+        l.layer,
+        num(l.parameters),
+        String(l.bits),
+        ...candidates.map((b) =>
+          l.kl[b] === undefined ? 'not measured' : (l.kl[b] as number).toExponential(2),
+        ),
+        l.hessianTracePerWeight === null
+          ? 'not measured (dfq analyze)'
+          : l.hessianTracePerWeight.toExponential(2),
+      ]),
+    ),
+    '',
+  ];
+}
+
+/** Pictures as Markdown images (PNG, which every viewer shows), each with its SVG beside it. */
+function chartsSection(charts: NonNullable<CardInput['charts']>): string[] {
+  if (charts.length === 0) return [];
+  return [
+    '## Charts',
+    '',
+    ...charts.flatMap((c) => [`![${c.title}](${c.png})`, '', `${c.title} ([SVG](${c.svg}))`, '']),
+  ];
 }

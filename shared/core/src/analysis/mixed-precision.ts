@@ -1,0 +1,182 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { ModelGraph } from '../model/graph.js';
+import { GraphRunner } from '../model/graph-runner.js';
+import type { Range } from '../quantization/activation-quantizer.js';
+import type { QuantizationPlan } from '../quantization/quantization-plan.js';
+import { activationFakeQuant, quantizeModel } from '../quantization/quantize-model.js';
+import { allocateBits, BitBudgetError, budgetBytesOf, packedBytes, uniformBytes } from './bit-allocation.js';
+import {
+  DEFAULT_SENSITIVITY,
+  logitsOf,
+  measureSensitivity,
+  outputEffect,
+  type SensitivityReport,
+} from './sensitivity.js';
+
+/** What the user asked of the weights' size and accuracy (either or both). */
+export interface MixedPrecisionTarget {
+  /** Bytes the weights must fit, or a share (≤ 1) of their FP32 bytes. */
+  sizeBudget: number | null;
+  /** Points of top-1 agreement with FP32 (synthetic images) the model may lose. */
+  maxDrop: number | null;
+}
+
+export interface MixedPrecisionChoice {
+  /** Layer -> weight bits chosen. */
+  bits: Record<string, number>;
+  budgetBytes: number;
+  /** Weight bytes (packed integers) at the chosen bits, and at uniform 4 and 8 bits for comparison. */
+  bytes: number;
+  uniformBytes: { w4: number; w8: number; fp32: number };
+  /** Summed KL of the layers alone at their chosen bits (the objective). */
+  estimatedKl: number;
+  /** Top-1 agreement with FP32 of the whole mixed model (activations quantized too) on the synthetic images. */
+  agreement: number;
+  /** Every candidate layer: its bits, and the output KL of quantizing it alone at each candidate. */
+  layers: {
+    layer: string;
+    bits: number;
+    parameters: number;
+    kl: Record<number, number>;
+    hessianTracePerWeight: number | null;
+  }[];
+  /** Budgets tried by the --max-drop search, with their measured agreement. */
+  searched: { budgetBytes: number; bytes: number; agreement: number }[];
+  solver: string;
+  seconds: number;
+}
+
+/** Bisection steps of the --max-drop search over budgets (each an ILP and one forward pass). */
+const DROP_SEARCH_STEPS = 10;
+
+/** Whole-model top-1 agreement with FP32 at these weight bits, activations as the plan says. */
+function agreementAt(
+  graph: ModelGraph,
+  plan: QuantizationPlan,
+  ranges: ReadonlyMap<string, Range>,
+  images: tf.Tensor4D,
+  reference: tf.Tensor2D,
+  bits: ReadonlyMap<string, number>,
+): number {
+  const weightBits = new Map(plan.weightBits);
+  for (const [layer, b] of bits) weightBits.set(layer, b);
+  const model = quantizeModel(graph, { ...plan, weightBits }, new Map(ranges));
+  const runner = new GraphRunner(model.graph);
+  try {
+    const logits = logitsOf(runner, images, 64, { transform: activationFakeQuant(model) });
+    const { agreement } = outputEffect(reference, logits);
+    logits.dispose();
+    return agreement;
+  } finally {
+    runner.dispose();
+  }
+}
+
+/**
+ * Mixed-precision weights: measures every layer's sensitivity on the synthetic images, then picks
+ * per-layer bits by integer programming: the least estimated damage within the size budget, or the
+ * smallest budget whose whole model keeps top-1 agreement with FP32 within --max-drop (bisection
+ * over budgets, each allocation measured). Layers the plan does not quantize, or whose bits the
+ * user fixed with --layer-bits, keep them.
+ */
+export async function chooseMixedPrecision(
+  graph: ModelGraph,
+  plan: QuantizationPlan,
+  ranges: ReadonlyMap<string, Range>,
+  images: tf.Tensor4D,
+  target: MixedPrecisionTarget,
+  options: {
+    seed: number;
+    fixed: ReadonlyMap<string, number>;
+    probes?: number;
+    onProgress?: (message: string) => void;
+  },
+): Promise<{ choice: MixedPrecisionChoice; sensitivity: SensitivityReport }> {
+  const started = performance.now();
+  // The allocation needs the measured KL only; Hessian traces (two backward passes per probe) are
+  // for `dfq analyze` and the bench's comparison with HAWQ's estimate.
+  const sensitivity = await measureSensitivity(graph, images, ranges, {
+    weightBits: [...DEFAULT_SENSITIVITY.weightBits],
+    activationBits: [...DEFAULT_SENSITIVITY.activationBits],
+    probes: options.probes ?? 0,
+    seed: options.seed,
+    onProgress: (done, total, what) => {
+      if (done === total || done % 10 === 0) options.onProgress?.(`sensitivity ${done}/${total} (${what})`);
+    },
+  });
+  const quantized = sensitivity.layers.filter((l) => plan.weightBits.has(l.layer));
+  const w4 = uniformBytes(quantized, 4);
+  const w8 = uniformBytes(quantized, 8);
+  const fp32 = quantized.reduce((a, l) => a + 4 * l.parameters, 0);
+  // Layers whose bits the user fixed are not chosen; their bytes come off the budget.
+  const layers = quantized.filter((l) => !options.fixed.has(l.layer));
+  const fixedBytes = quantized
+    .filter((l) => options.fixed.has(l.layer))
+    .reduce((a, l) => a + packedBytes(l.parameters, options.fixed.get(l.layer) as number), 0);
+  const asked = target.sizeBudget === null ? null : budgetBytesOf(target.sizeBudget, fp32);
+  const ceiling = (asked ?? w8) - fixedBytes;
+  const runner = new GraphRunner(graph);
+  const reference = logitsOf(runner, images, 64);
+  runner.dispose();
+  try {
+    const measure = (bits: ReadonlyMap<string, number>) =>
+      agreementAt(graph, plan, ranges, images, reference, bits);
+    let allocation = await allocateBits(layers, ceiling);
+    let agreement = measure(allocation.bits);
+    const searched = [{ budgetBytes: ceiling + fixedBytes, bytes: allocation.bytes + fixedBytes, agreement }];
+    let budgetBytes = ceiling;
+    if (target.maxDrop !== null) {
+      const floor = 1 - target.maxDrop / 100;
+      if (agreement < floor)
+        throw new BitBudgetError(
+          `no bit allocation within ${Math.floor(ceiling + fixedBytes)} bytes keeps top-1 agreement with FP32 within ${target.maxDrop} points on the synthetic images: the best measured ${(100 * agreement).toFixed(2)}%. Raise --max-drop${asked === null ? '' : ' or --size-budget'}.`,
+          allocation.bytes + fixedBytes,
+        );
+      // Bisection: agreement falls as the budget shrinks (not strictly, so the best passing point is kept).
+      let low = layers.reduce((a, l) => a + Math.min(...l.candidates.map((c) => c.bytes)), 0);
+      let high = ceiling;
+      for (let step = 0; step < DROP_SEARCH_STEPS && high - low > 1; step++) {
+        const middle = Math.floor((low + high) / 2);
+        const tried = await allocateBits(layers, middle);
+        const tryAgreement = measure(tried.bits);
+        searched.push({
+          budgetBytes: middle + fixedBytes,
+          bytes: tried.bytes + fixedBytes,
+          agreement: tryAgreement,
+        });
+        options.onProgress?.(
+          `--max-drop search: ${tried.bytes + fixedBytes} bytes agree ${(100 * tryAgreement).toFixed(2)}% with FP32`,
+        );
+        if (tryAgreement >= floor) {
+          high = middle;
+          allocation = tried;
+          agreement = tryAgreement;
+          budgetBytes = middle;
+        } else low = middle;
+      }
+    }
+    return {
+      sensitivity,
+      choice: {
+        bits: Object.fromEntries(allocation.bits),
+        layers: layers.map((l) => ({
+          layer: l.layer,
+          bits: allocation.bits.get(l.layer) as number,
+          parameters: l.parameters,
+          kl: Object.fromEntries(l.candidates.map((c) => [c.bits, c.kl])),
+          hessianTracePerWeight: l.hessianTracePerWeight,
+        })),
+        budgetBytes: budgetBytes + fixedBytes,
+        bytes: allocation.bytes + fixedBytes,
+        uniformBytes: { w4, w8, fp32 },
+        estimatedKl: allocation.kl,
+        agreement,
+        searched,
+        solver: allocation.solver,
+        seconds: (performance.now() - started) / 1000,
+      },
+    };
+  } finally {
+    reference.dispose();
+  }
+}

@@ -1,0 +1,52 @@
+import type { MixedPrecisionChoice } from '../analysis/mixed-precision.js';
+import { barChart, type RenderedChart } from './charts.js';
+import type { CardLayer } from './quantization-card.js';
+
+export interface CardChart {
+  title: string;
+  chart: RenderedChart;
+}
+
+/**
+ * The card's pictures: every quantized activation's SQNR after calibration, and, for a
+ * mixed-precision run, each layer's measured sensitivity at every candidate beside the bits chosen.
+ */
+export function cardCharts(
+  layers: readonly CardLayer[],
+  mixed: MixedPrecisionChoice | null,
+): Record<string, CardChart> {
+  const charts: Record<string, CardChart> = {};
+  const quantized = layers.filter((l) => l.activationSqnrDb !== null);
+  if (quantized.length > 0) {
+    const title = 'Activation SQNR after calibration, per tensor';
+    charts['activation-sqnr'] = {
+      title,
+      chart: barChart({
+        title,
+        categories: quantized.map((l) => `${l.name} (A${l.activationBits})`),
+        series: [{ name: 'SQNR', values: quantized.map((l) => l.activationSqnrDb) }],
+        yName: 'dB',
+      }),
+    };
+  }
+  if (mixed) {
+    const candidates = [...new Set(mixed.layers.flatMap((l) => Object.keys(l.kl).map(Number)))].sort(
+      (a, b) => a - b,
+    );
+    const title = 'Output KL with each layer quantized alone; the bits chosen in brackets';
+    charts['mixed-precision-sensitivity'] = {
+      title,
+      chart: barChart({
+        title,
+        categories: mixed.layers.map((l) => `${l.layer} (W${l.bits})`),
+        series: candidates.map((bits) => ({
+          name: `W${bits}`,
+          values: mixed.layers.map((l) => l.kl[bits] ?? null),
+        })),
+        yName: 'KL(FP32 || quantized)',
+        log: true,
+      }),
+    };
+  }
+  return charts;
+}
