@@ -8,6 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_CONFIG, SYNTHESIS_METHODS, synthesisMethodFor } from '@dfq/contract';
+import { frontierChart } from '@dfq/core';
 import { ensureTorch, PEER_PYTHON } from './peer/ensure-torch.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -179,7 +180,7 @@ const ABLATIONS = [
 ];
 
 /** Image sets the data ablation compares (scripts/bench-images.mjs sources), recon's own first. */
-const LOWBIT_DATA_SOURCES = ['zeroq', 'zeroq+lowpass', 'direct', 'direct+lowpass', 'generative', 'real'];
+const LOWBIT_DATA_SOURCES = ['zeroq', 'zeroq+lowpass', 'direct', 'generative', 'real'];
 const LOWBIT_DATA_BITS = [
   [4, 4],
   [2, 8],
@@ -253,6 +254,23 @@ const SECTIONS = {
       'w1a8-recon',
     ];
     return [run(DEFAULT_CONFIG.seed), ...seeds.map((seed) => run(seed, lowBit))];
+  },
+  mixed() {
+    // Step 10: mixed-precision weights on the example model and a second architecture (the PyTorch
+    // ResNet of Step 8, trained by the bench's peer), scripts/bench-mixed.mjs each.
+    return [MODEL, torchFixture().model].map((model) => {
+      console.error(`bench: mixed: ${model}`);
+      const name = model === MODEL ? 'example' : 'torch-resnet';
+      const out = execFileSync(
+        'node',
+        [join(ROOT, 'scripts/bench-mixed.mjs'), model, join(OUT, `mixed-${name}`)],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+          maxBuffer: 64 * 2 ** 20,
+        },
+      );
+      return { name, ...JSON.parse(out.toString()) };
+    });
   },
   lowbit() {
     // Step 9's table: rtn, pmf and recon at W4A4, W3A3, W2A8 and W1A8, both conventions (first and last
@@ -703,6 +721,79 @@ function spread(rows) {
 /** The issue's targets (FP32 minus the allowed drop), for the table's last column. */
 const LOWBIT_TARGETS = { w4a4: 91.4, w2a8: 89.7, w1a8: 86.0 };
 
+function renderMixed(runs) {
+  const lines = [
+    '## Step 10: mixed-precision weights under a size budget',
+    '',
+    '`dfq run --size-budget <bytes>` (scripts/bench-mixed.mjs): per-layer weight bits from 2, 4 and 8 chosen by integer programming',
+    "(HiGHS) over each layer's output KL measured alone on the run's synthetic images (the run defaults: direct images, min-max ranges);",
+    'activations at 8 bits, all layers counted (no first/last exception, so uniform and mixed sizes compare). Full test split;',
+    'sizes are the packed integer weights. `integer = fake-quant` is the integer executor against the fake-quantized model.',
+  ];
+  for (const run of runs) {
+    const pctOf = (x) => `${(100 * x).toFixed(2)}%`;
+    const bitsText = (bits) => {
+      const counts = {};
+      for (const b of Object.values(bits)) counts[b] = (counts[b] ?? 0) + 1;
+      return Object.entries(counts)
+        .map(([b, n]) => `${n}×W${b}`)
+        .join(' ');
+    };
+    const half = run.mixed.find((m) => m.share === 0.5);
+    const w4 = run.uniform.find((u) => u.name === 'uniform-w4');
+    const w6 = run.uniform.find((u) => u.name === 'uniform-w6');
+    lines.push(
+      '',
+      `### ${run.name} (${run.model}, ${run.layers} layers, FP32 ${pctOf(run.fp32)}; ${run.images} ${run.synthesis} images; \`dfq analyze\`'s measurement ${run.analysisSeconds.toFixed(1)} s)`,
+      '',
+      '| model | budget | weight bytes | bits | top-1 | integer = fake-quant | overflows |',
+      '|---|---|---|---|---|---|---|',
+      ...[...run.uniform, ...run.mixed]
+        .sort((a, b) => a.bytes - b.bytes)
+        .map(
+          (r) =>
+            `| ${r.name.startsWith('uniform') ? r.name.replace('uniform-w', 'uniform W') : `mixed (${Math.round(100 * r.share)}% of the way W4→W8)`} | ${r.budgetBytes === null ? '' : Math.floor(r.budgetBytes)} | ${r.bytes} | ${bitsText(r.bits)} | ${pctOf(r.accuracy)} | ${pctOf(r.integerAgreement)} | ${r.overflows} |`,
+        ),
+      '',
+      half && w4 && w6
+        ? `Halfway between uniform W4 (${w4.bytes} B) and W8: mixed ${pctOf(half.accuracy)} in ${half.bytes} B against uniform W6 ${pctOf(w6.accuracy)} in ${w6.bytes} B and uniform W4 ${pctOf(w4.accuracy)}: ${half.accuracy > w6.accuracy && half.accuracy > w4.accuracy ? 'above both' : 'not above both'}; integer agreement ${pctOf(half.integerAgreement)}.`
+        : '',
+      '',
+      `![top-1 against weight bytes, ${run.name}](charts/mixed-${run.name}.svg)`,
+      '',
+      `Sensitivity against the measured drop of each layer alone at W2 (activations float, full test split): Spearman ${run.spearman.hessian.toFixed(2)} for the Hessian estimate (HAWQ-V2), ${run.spearman.kl.toFixed(2)} for the measured KL on synthetic images.`,
+      '',
+      '| layer | parameters | top-1 drop alone at W2 | KL alone at W2 (synthetic) | Hessian trace × error² |',
+      '|---|---|---|---|---|',
+      ...run.perLayer.map(
+        (l) =>
+          `| ${l.layer} | ${l.parameters} | ${(100 * l.drop).toFixed(2)} pts | ${l.kl.toExponential(2)} | ${l.hessianEstimate === null ? 'n/a' : l.hessianEstimate.toExponential(2)} |`,
+      ),
+    );
+    const chart = frontierChart({
+      title: `Top-1 against weight bytes: ${run.name}`,
+      xName: 'weight bytes',
+      yName: 'top-1 (%)',
+      series: [
+        { name: 'mixed (ILP)', points: run.mixed.map((m) => ({ x: m.bytes, y: 100 * m.accuracy })) },
+        {
+          name: 'uniform',
+          line: false,
+          points: run.uniform.map((u) => ({
+            x: u.bytes,
+            y: 100 * u.accuracy,
+            label: u.name.replace('uniform-w', 'W'),
+          })),
+        },
+      ],
+      chosen: half ? { x: half.bytes, y: 100 * half.accuracy, label: 'halfway budget' } : null,
+    });
+    mkdirSync(join(ROOT, 'docs/charts'), { recursive: true });
+    writeFileSync(join(ROOT, `docs/charts/mixed-${run.name}.svg`), chart.svg);
+  }
+  return lines.join('\n');
+}
+
 function renderLowbit(runs) {
   const seeds = runs.map((r) => r.seed);
   const fp32 = runs[0].rows[0]?.fp32 ?? 0;
@@ -712,7 +803,8 @@ function renderLowbit(runs) {
     `${runs[0].images} ${runs[0].method} images per seed (seeds ${seeds.join(', ')}; \`--synth auto\` makes these for recon), ${runs[0].rows[0]?.calibration} ranges,`,
     `${DEFAULT_CONFIG.quantizerSteps} steps (per block for recon); every quantizer of a seed on that seed's images and ranges. Full test split, FP32 ${pct(fp32)}.`,
     'Fake-quantized top-1, mean ± sd over seeds (each seed in brackets); `recon wins` counts the seeds where recon beats both rtn and pmf;',
-    'integer agreement is the lowest over the seeds and quantizers; times are means on this machine.',
+    'integer agreement is the lowest over the seeds and quantizers; times are means of this run, which may share the machine with other work',
+    "(Step 5's quantizer times are measured alone).",
   ];
   const find = (run, name) => run.rows.find((r) => r.name === name);
   for (const [suffix, title] of [
@@ -976,6 +1068,7 @@ const RENDER = {
   lowbit: renderLowbit,
   lowbitData: renderLowbitData,
   ablation: renderAblation,
+  mixed: renderMixed,
   engine: renderEngine,
   meanfield: renderMeanField,
   default224: renderDefault224,

@@ -11,6 +11,7 @@ import {
   measureSensitivity,
   outputEffect,
   type SensitivityReport,
+  sensitivityBatch,
 } from './sensitivity.js';
 
 /** What the user asked of the weights' size and accuracy (either or both). */
@@ -63,7 +64,9 @@ function agreementAt(
   const model = quantizeModel(graph, { ...plan, weightBits }, new Map(ranges));
   const runner = new GraphRunner(model.graph);
   try {
-    const logits = logitsOf(runner, images, 64, { transform: activationFakeQuant(model) });
+    const logits = logitsOf(runner, images, sensitivityBatch(images), {
+      transform: activationFakeQuant(model),
+    });
     const { agreement } = outputEffect(reference, logits);
     logits.dispose();
     return agreement;
@@ -116,7 +119,7 @@ export async function chooseMixedPrecision(
   const asked = target.sizeBudget === null ? null : budgetBytesOf(target.sizeBudget, fp32);
   const ceiling = (asked ?? w8) - fixedBytes;
   const runner = new GraphRunner(graph);
-  const reference = logitsOf(runner, images, 64);
+  const reference = logitsOf(runner, images, sensitivityBatch(images));
   runner.dispose();
   try {
     const measure = (bits: ReadonlyMap<string, number>) =>

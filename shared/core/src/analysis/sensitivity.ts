@@ -63,6 +63,15 @@ export interface SensitivityOptions {
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
+/**
+ * Images per forward pass: 64 at the size of Fashion-MNIST or CIFAR, 8 at ImageNet size, where one
+ * image's activations through a MobileNetV2 take tens of MB (the gradient passes keep them all).
+ */
+export function sensitivityBatch(images: tf.Tensor4D): number {
+  const [, height, width, channels] = images.shape;
+  return height * width * channels > 64 * 64 * 3 ? 8 : 64;
+}
+
 export const DEFAULT_SENSITIVITY = { weightBits: [2, 4, 8], activationBits: [4, 8], probes: 8 } as const;
 
 /** The model's logits on the images, batch by batch, as [images, classes]. */
@@ -117,7 +126,7 @@ export async function measureSensitivity(
   options: SensitivityOptions,
 ): Promise<SensitivityReport> {
   const started = performance.now();
-  const batchSize = options.batchSize ?? 64;
+  const batchSize = options.batchSize ?? sensitivityBatch(images);
   const weighted = graph.nodes.filter(isWeighted) as WeightedNode[];
   const tensors = [...ranges.keys()].filter((name) => graph.nodes.some((n) => n.name === name));
   const total =
