@@ -62,7 +62,13 @@ describe('every run option, through the real API and workers', () => {
     expect(report.evaluation.samples).toBe(40);
     expect(report.model.normalization).toMatchObject({ mean: [0.3], std: [0.4], source: 'options' });
     expect(report.artifacts.images).toBeNull();
-  });
+    // --size-budget and --max-drop chose the bits: within the budget, with more than one width.
+    expect(report.quantization.mixedPrecision.bytes).toBeLessThanOrEqual(
+      report.quantization.mixedPrecision.budgetBytes,
+    );
+    expect(new Set(Object.values(report.quantization.mixedPrecision.bits)).size).toBeGreaterThan(1);
+    // Every option at once on the slow cpu backend, mixed-precision search included, through the queue.
+  }, 300_000);
 
   it('every flag of dfq run is accepted by POST /v1/runs or marked local-only; dfq submit takes the same', async () => {
     const byFlag = new Map(RUN_OPTION_KEYS.map((k) => [RUN_OPTIONS[k].flag as string, k as RunOptionKey]));
