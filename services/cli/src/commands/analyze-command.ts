@@ -22,7 +22,7 @@ export function registerAnalyzeCommand(program: Command): void {
         return `  ${name.padEnd(28)} KL at W${lowest} ${c ? c.kl.toExponential(2) : 'n/a'}  agreement ${c ? (100 * c.agreement).toFixed(2) : 'n/a'}%  Hessian trace/weight ${layer?.hessianTracePerWeight?.toExponential(2) ?? 'n/a'}`;
       });
       process.stdout.write(
-        [
+        `${[
           `model              ${report.model}`,
           `synthesis          ${report.synthesis.method}, ${report.synthesis.images} images, ${report.synthesis.seconds.toFixed(1)} s`,
           `most sensitive first (each layer alone):`,
@@ -33,7 +33,7 @@ export function registerAnalyzeCommand(program: Command): void {
           `peak memory        ${(report.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
           `total              ${report.seconds.toFixed(1)} s`,
           `sensitivity        ${config.outDir}/${report.artifacts.sensitivity}`,
-        ].join('\n') + '\n',
+        ].join('\n')}\n`,
       );
     });
 }
