@@ -42,9 +42,9 @@ export const WEIGHT_QUANTIZER_METHODS = {
     needsWeightGradients: true,
     rounding: 'argmax of a learned distribution per block (or AdaRound up/down)',
     // Reconstruction needs varied inputs more than class-typical ones. 256 images per seed (0, 2, 3),
-    // full test split, scripts/recon-ablation.mjs: ZeroQ's images (BN statistics only) gave W1A8
-    // 87.19/87.03/86.88% where direct's (plus a class term and jitter) gave 79.48/77.68/81.08%, and
-    // W2A8 90.05/90.20/90.10% against direct's 88.58% mean (docs/benchmarks.md, Steps 5 and 9).
+    // full test split (docs/benchmarks.md, Step 9, `npm run bench -- lowbitData`): ZeroQ's images (BN
+    // statistics only) gave W1A8 87.19/87.03/86.88% where direct's (plus a class term and jitter) gave
+    // 81.69/80.24/79.74%, and W2A8 90.05/90.20/90.10% against 89.93/88.96/88.78%.
     images: 'zeroq',
   },
 } as const satisfies Record<string, WeightQuantizerInfo>;
