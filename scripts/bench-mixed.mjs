@@ -2,7 +2,7 @@
 // Step 10: mixed-precision weights on one model. Synthesizes and calibrates once (the run defaults),
 // measures per-layer sensitivity (dfq analyze's, Hessian traces included), then on the full test split:
 // each layer alone at 2-bit weights (the measured drop the sensitivity ranking is compared with), uniform
-// W4/W6/W8 models and mixed models at budgets from uniform W4's bytes to W8's. Prints one JSON object;
+// W4/W6/W8 models (W6 packs as int8: the same bytes as W8) and mixed models at budgets from uniform W4's bytes to W8's. Prints one JSON object;
 // run by scripts/bench.mjs (section "mixed").
 //   node scripts/bench-mixed.mjs <model.json|model.onnx> <out dir>
 import {
@@ -15,6 +15,7 @@ import {
   evaluateGraphTop1,
   loadFashionMnist,
   measureSensitivity,
+  packedByteLength,
   prepareModel,
   quantizeModel,
   quantizeStage,
@@ -121,7 +122,7 @@ async function point(name, overrides) {
   const row = {
     name,
     bits,
-    bytes: sensitivity.layers.reduce((a, l) => a + Math.ceil((l.parameters * bits[l.layer]) / 8), 0),
+    bytes: sensitivity.layers.reduce((a, l) => a + packedByteLength(l.parameters, bits[l.layer]), 0),
     budgetBytes: q.mixedPrecision?.budgetBytes ?? null,
     syntheticAgreement: q.mixedPrecision?.agreement ?? null,
     accuracy: report.evaluation.quantizedAccuracy,

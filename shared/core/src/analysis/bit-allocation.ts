@@ -1,5 +1,6 @@
 // highs ships CommonJS types over an ES module entry: the namespace's default is the loader either way.
 import * as highsModule from 'highs';
+import { packedByteLength } from '../integer/weight-packing.js';
 import type { LayerSensitivity, WeightCandidate } from './sensitivity.js';
 
 export interface BitAllocation {
@@ -28,14 +29,9 @@ export class BitBudgetError extends Error {
 
 let highs: Awaited<ReturnType<typeof loadHighs>> | null = null;
 
-/** Bytes of a layer's weights at `bits`, packed (scales and biases are not counted). */
-export function packedBytes(parameters: number, bits: number): number {
-  return Math.ceil((parameters * bits) / 8);
-}
-
 /** Bytes of the layers' weights with every layer at the same bits. */
 export function uniformBytes(layers: readonly { parameters: number }[], bits: number): number {
-  return layers.reduce((a, l) => a + packedBytes(l.parameters, bits), 0);
+  return layers.reduce((a, l) => a + packedByteLength(l.parameters, bits), 0);
 }
 
 /** --size-budget in bytes: at most 1, a share of the weights' FP32 bytes; above, bytes. */

@@ -1,10 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
+import { packedByteLength } from '../integer/weight-packing.js';
 import type { ModelGraph } from '../model/graph.js';
 import { GraphRunner } from '../model/graph-runner.js';
 import type { Range } from '../quantization/activation-quantizer.js';
 import type { QuantizationPlan } from '../quantization/quantization-plan.js';
 import { activationFakeQuant, quantizeModel } from '../quantization/quantize-model.js';
-import { allocateBits, BitBudgetError, budgetBytesOf, packedBytes, uniformBytes } from './bit-allocation.js';
+import { allocateBits, BitBudgetError, budgetBytesOf, uniformBytes } from './bit-allocation.js';
 import {
   DEFAULT_SENSITIVITY,
   logitsOf,
@@ -115,7 +116,7 @@ export async function chooseMixedPrecision(
   const layers = quantized.filter((l) => !options.fixed.has(l.layer));
   const fixedBytes = quantized
     .filter((l) => options.fixed.has(l.layer))
-    .reduce((a, l) => a + packedBytes(l.parameters, options.fixed.get(l.layer) as number), 0);
+    .reduce((a, l) => a + packedByteLength(l.parameters, options.fixed.get(l.layer) as number), 0);
   const asked = target.sizeBudget === null ? null : budgetBytesOf(target.sizeBudget, fp32);
   const ceiling = (asked ?? w8) - fixedBytes;
   const runner = new GraphRunner(graph);

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
+import { packedByteLength } from '../integer/weight-packing.js';
 import type { ModelGraph, WeightedNode } from '../model/graph.js';
 import { isWeighted, outputChannelIndexer } from '../model/graph.js';
 import { GraphRunner } from '../model/graph-runner.js';
 import { affineParams, fakeQuantize, type Range } from '../quantization/activation-quantizer.js';
 import { quantizeSymmetricPerChannel } from '../quantization/weight-quantizer.js';
 import { yieldToEventLoop } from '../util/yield.js';
-import { packedBytes } from './bit-allocation.js';
 import { hessianTraces } from './hessian-trace.js';
 
 /** What quantizing one tensor alone does to the model's output on held-out synthetic images. */
@@ -22,7 +22,7 @@ export interface WeightCandidate extends OutputEffect {
   sqnr: number;
   /** HAWQ-V2's second-order estimate: mean Hessian trace per weight × |W - Q(W)|² (null: no probes). */
   hessianEstimate: number | null;
-  /** Bytes of the layer's weights at these bits (integers packed; scales and biases not counted). */
+  /** Bytes of the layer's weights at these bits as the integer export packs them (scales and biases not counted). */
   bytes: number;
 }
 
@@ -171,7 +171,7 @@ export async function measureSensitivity(
           ...outputEffect(reference, logits),
           sqnr: noise === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10(signal / noise),
           hessianEstimate: tracePerWeight === null ? null : tracePerWeight * noise,
-          bytes: packedBytes(parameters, bits),
+          bytes: packedByteLength(parameters, bits),
         });
         tf.dispose([kernel, logits]);
         await step(`${node.name} W${bits}`);

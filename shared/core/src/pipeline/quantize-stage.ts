@@ -9,6 +9,7 @@ import { saveIntegerModel } from '../integer/integer-export.js';
 import { type IntegerModel, toIntegerModel } from '../integer/integer-model.js';
 import { saveLayersModel } from '../model/save-layers-model.js';
 import { exportOnnx, onnxInputLayout } from '../onnx/export-onnx.js';
+import type { Range } from '../quantization/activation-quantizer.js';
 import { type BuiltQuantizedModel, buildQuantizedModel } from '../quantization/build-quantized-model.js';
 import { WEIGHT_QUANTIZERS } from '../quantization/weight-quantizers.js';
 import { DFQ_VERSION } from '../version.js';
@@ -153,7 +154,7 @@ export async function quantizeStage(
 async function chooseWeightBits(
   config: ResolvedRunConfig,
   prepared: PreparedModel,
-  ranges: Map<string, { min: number; max: number }>,
+  ranges: ReadonlyMap<string, Range>,
   synthetic: Float32Array_ND,
   env: StageEnv,
 ): Promise<{ choice: MixedPrecisionChoice; plan: PreparedModel['plan']; sensitivityKey: string }> {

@@ -1,6 +1,6 @@
 import { type ResolvedRunConfig, RunOptionError, SYNTHESIS_METHODS } from '@dfq/contract';
 import * as tf from '@tensorflow/tfjs';
-import { budgetBytesOf, packedBytes } from '../analysis/bit-allocation.js';
+import { budgetBytesOf } from '../analysis/bit-allocation.js';
 import { DEFAULT_SENSITIVITY } from '../analysis/sensitivity.js';
 import { selectBackend } from '../backend/select-backend.js';
 import { FASHION_MNIST_CLASSES, type LabelledImages, loadFashionMnist } from '../data/fashion-mnist.js';
@@ -8,6 +8,7 @@ import { normalizedBatch } from '../data/normalize.js';
 import { encodeNpy } from '../data/npy.js';
 import { saveClassContactSheet } from '../images/class-contact-sheet.js';
 import { saveImages } from '../images/save-images.js';
+import { packedByteLength } from '../integer/weight-packing.js';
 import { foldBatchNorm } from '../model/fold-batchnorm.js';
 import { modelFootprint } from '../model/footprint.js';
 import { isWeighted, type ModelGraph, type WeightedNode } from '../model/graph.js';
@@ -52,7 +53,7 @@ function checkSizeBudget(folded: ModelGraph, plan: QuantizationPlan, config: Res
   const layers = folded.nodes.filter((n): n is WeightedNode => isWeighted(n) && plan.weightBits.has(n.name));
   const fixed = (name: string) => config.layerBits[name]?.weightBits;
   const bytes = (bits: number) =>
-    layers.reduce((a, n) => a + packedBytes(n.kernel.data.length, fixed(n.name) ?? bits), 0);
+    layers.reduce((a, n) => a + packedByteLength(n.kernel.data.length, fixed(n.name) ?? bits), 0);
   const fp32 = layers.reduce((a, n) => a + 4 * n.kernel.data.length, 0);
   const budget = budgetBytesOf(config.sizeBudget, fp32);
   const smallest = bytes(Math.min(...DEFAULT_SENSITIVITY.weightBits));
