@@ -2,7 +2,7 @@
 // Step 10: mixed-precision weights on one model. Synthesizes and calibrates once (the run defaults),
 // measures per-layer sensitivity (dfq analyze's, Hessian traces included), then on the full test split:
 // each layer alone at 2-bit weights (the measured drop the sensitivity ranking is compared with), uniform
-// W4/W6/W8 models (W6 packs as int8: the same bytes as W8) and mixed models at budgets from uniform W4's bytes to W8's. Prints one JSON object;
+// W4/W6/W8 models (every width packs at its exact bits, so W6 is halfway) and mixed models at budgets from uniform W4's bytes to W8's. Prints one JSON object;
 // run by scripts/bench.mjs (section "mixed").
 //   node scripts/bench-mixed.mjs <model.json|model.onnx> <out dir>
 import {
@@ -138,7 +138,7 @@ async function point(name, overrides) {
 const w4 = uniformBytes(sensitivity.layers, 4);
 const w8 = uniformBytes(sensitivity.layers, 8);
 const uniform = [];
-for (const bits of [4, 6, 8]) uniform.push(await point(`uniform-w${bits}`, { weightBits: bits }));
+for (const bits of [3, 4, 5, 6, 8]) uniform.push(await point(`uniform-w${bits}`, { weightBits: bits }));
 const mixed = [];
 for (const share of BUDGET_SHARES) {
   const budget = Math.floor(w4 + share * (w8 - w4));

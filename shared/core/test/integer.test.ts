@@ -104,11 +104,14 @@ describe('weight packing', () => {
   for (const [bits, bytes] of [
     [1, 5],
     [2, 10],
-    [3, 19],
+    [3, 14],
     [4, 19],
-    [6, 37],
+    [5, 24],
+    [6, 28],
+    [7, 33],
     [8, 37],
-    [12, 74],
+    [12, 56],
+    [16, 74],
   ] as const) {
     it(`round-trips ${bits}-bit weights in ${bytes} bytes for 37 values`, () => {
       const q = draw(bits, 37);
@@ -120,6 +123,21 @@ describe('weight packing', () => {
       expect(Array.from(unpackWeights(packed, bits, 37))).toEqual(Array.from(q));
     });
   }
+
+  it('reads weights stored wider than their bits (files from before every width packed tightly)', () => {
+    for (const [bits, legacy, width] of [
+      [3, 'int4', 4],
+      [6, 'int8', 8],
+      [11, 'int16', 16],
+    ] as const) {
+      const q = draw(bits, 37);
+      // The older layout is this module's own layout at the wider width.
+      const stored = packWeights(q, width);
+      expect(Array.from(unpackWeights(stored, bits, 37, legacy))).toEqual(Array.from(q));
+    }
+    expect(() => unpackWeights(new Uint8Array(37), 6, 37, 'int4')).toThrow(/cannot be stored as int4/);
+    expect(() => unpackWeights(new Uint8Array(37), 2, 37, 'binary1')).toThrow(/cannot be stored/);
+  });
 
   it('refuses values off the grid', () => {
     expect(() => packWeights(Int32Array.from([1, 0]), 1)).toThrow(/±1/);

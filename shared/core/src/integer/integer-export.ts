@@ -122,9 +122,11 @@ function decode(
     return Int32Array.from({ length: count }, (_, i) => view.getInt32(4 * i, true));
   }
   const bits = node.weightBits as number;
-  if (weightEncoding(bits) !== encoding)
-    throw new Error(`${file}: ${node.name} has ${bits}-bit weights stored as ${encoding}`);
-  return unpackWeights(data, bits, count);
+  try {
+    return unpackWeights(data, bits, count, encoding);
+  } catch (error) {
+    throw new Error(`${file}: ${node.name}: ${(error as Error).message}`);
+  }
 }
 
 /** Reads back what saveIntegerModel wrote; the result equals the saved model exactly. */
