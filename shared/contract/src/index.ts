@@ -9,3 +9,4 @@ export * from './run-options.js';
 export * from './service-options.js';
 export * from './synthesis-methods.js';
 export * from './weight-quantizer-methods.js';
+export * from './worker-memory.js';

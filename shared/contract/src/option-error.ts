@@ -18,3 +18,6 @@ export class RunOptionError extends Error {
     return this.explain(name);
   }
 }
+
+/** The run needs more than a budget allows (memory, for now): services answer it with 413. */
+export class RunTooLargeError extends RunOptionError {}

@@ -45,6 +45,7 @@ export * from './pipeline/card-input.js';
 export * from './pipeline/check-run.js';
 export * from './pipeline/memory-plan.js';
 export * from './pipeline/model-options.js';
+export * from './pipeline/plan-run.js';
 export * from './pipeline/prepare-model.js';
 export * from './pipeline/quantize-evaluation.js';
 export * from './pipeline/quantize-stage.js';

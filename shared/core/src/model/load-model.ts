@@ -4,6 +4,7 @@ import { SYNTHESIS_METHODS } from '@dfq/contract';
 import { loadOnnxModel } from '../onnx/load-onnx.js';
 import type { GraphNode, InputNormalization, ModelGraph, WeightTensor } from './graph.js';
 import { type KerasLayerJson, SUPPORTED_LAYERS, toGraphNodes, unsupportedReason } from './keras-layer.js';
+import { checkModelJsonShape } from './model-json-shape.js';
 import { ModelLoadError } from './model-load-error.js';
 
 interface WeightSpec {
@@ -52,8 +53,9 @@ async function readModelJson(path: string): Promise<ModelJson> {
       { file: path },
     );
   }
+  let json: unknown;
   try {
-    return JSON.parse(text) as ModelJson;
+    json = JSON.parse(text);
   } catch (err) {
     throw new ModelLoadError(
       `Model file ${path} is not valid JSON (${(err as Error).message}). Is the file truncated?`,
@@ -62,6 +64,8 @@ async function readModelJson(path: string): Promise<ModelJson> {
       },
     );
   }
+  checkModelJsonShape(text, json, path);
+  return json as ModelJson;
 }
 
 /** Reads every shard named by the manifest and checks it holds exactly the bytes the manifest needs. */

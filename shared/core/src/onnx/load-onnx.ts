@@ -9,6 +9,7 @@ import type {
 } from '../model/graph.js';
 import type { LoadedModel, LoadModelOptions } from '../model/load-model.js';
 import { normalizationFrom, requireBatchNorm } from '../model/load-model.js';
+import { jsonDepth, MAX_JSON_DEPTH } from '../model/model-json-shape.js';
 import { ModelLoadError } from '../model/model-load-error.js';
 import { forEachKernelIndex } from './kernel-layout.js';
 import { floatAttr, intAttr, intsAttr, onnx, stringAttr, tensorValues } from './onnx-proto.js';
@@ -499,6 +500,8 @@ export async function loadOnnxModel(path: string, options: LoadModelOptions = {}
   const metadata: Record<string, unknown> = {};
   for (const p of model.metadataProps ?? []) {
     try {
+      // Only values nested no deeper than a model.json may be are read as JSON; others stay text.
+      if (jsonDepth(p.value ?? '') > MAX_JSON_DEPTH) throw new Error('too deep');
       metadata[p.key ?? ''] = JSON.parse(p.value ?? '');
     } catch {
       metadata[p.key ?? ''] = p.value;

@@ -4,6 +4,12 @@ import { gridSourceResolver, type QuantizationPlan } from '../quantization/quant
 import type { CardInput } from '../report/quantization-card.js';
 import type { RunReport } from './run-report.js';
 
+const BUDGET_SOURCE = {
+  option: '--memory-budget',
+  worker: "the shared worker's limit for one run",
+  auto: 'auto: half of the memory available at the start',
+} as const;
+
 /** The quantization card's facts, read off a finished run's report and its plan. */
 const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
 
@@ -84,7 +90,7 @@ export function cardInput(report: RunReport, folding: FoldResult, plan: Quantiza
         report.synthesis.sizing.imagesFrom === 'option' && report.synthesis.sizing.iterationsFrom === 'option'
           ? 'images and iterations as asked'
           : `${report.synthesis.sizing.rule}; ran ${report.synthesis.iterations} iterations`,
-      memory: `batches of ${report.synthesis.batchSize}, estimated synthesis peak ${mib(report.synthesis.memory.estimatedPeakBytes)} of a ${mib(report.synthesis.memory.budgetBytes)} budget (${report.synthesis.memory.budgetSource === 'auto' ? 'auto: half of the memory available at the start' : '--memory-budget'}), measured run peak ${mib(report.peakRssBytes)}`,
+      memory: `batches of ${report.synthesis.batchSize}, estimated synthesis peak ${mib(report.synthesis.memory.estimatedPeakBytes)} of a ${mib(report.synthesis.memory.budgetBytes)} budget (${BUDGET_SOURCE[report.synthesis.memory.budgetSource]}), measured run peak ${mib(report.peakRssBytes)}`,
     },
     fineTuning: t
       ? {

@@ -3,7 +3,7 @@
 // numbers and the flag to change, before any tensor is allocated.
 import { readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
-import { type ResolvedRunConfig, RunOptionError } from '@dfq/contract';
+import { type ResolvedRunConfig, RunTooLargeError, WORKER_MEMORY_ENV } from '@dfq/contract';
 import type { ModelFootprint } from '../model/footprint.js';
 
 const MiB = 1024 * 1024;
@@ -32,7 +32,8 @@ export function availableMemoryBytes(): number {
 
 export interface MemoryPlan {
   budgetBytes: number;
-  budgetSource: 'option' | 'auto';
+  /** The run's --memory-budget, a shared worker's limit for one run, or half of what is free. */
+  budgetSource: 'option' | 'worker' | 'auto';
   footprint: ModelFootprint;
   /** Estimated bytes of one image in a synthesis step. */
   synthesisBytesPerImage: number;
@@ -48,27 +49,44 @@ const size = (bytes: number) =>
     ? `${Math.ceil(bytes / MiB)} MiB`
     : `${(bytes / 1024 ** 3).toFixed(bytes < 10 * 1024 ** 3 ? 2 : 0)} GiB`;
 
-/** `images`, `batch`: the run's image count and synthesis batch once sized (pipeline/run-sizing.ts). */
+const SOURCE_TEXT: Record<MemoryPlan['budgetSource'], string> = {
+  option: '',
+  worker: ` (what a shared worker gives one run, ${WORKER_MEMORY_ENV})`,
+  auto: ' (half of the memory available now)',
+};
+
+/**
+ * `images`, `batch`: the run's image count and synthesis batch once sized (pipeline/run-sizing.ts).
+ * `capMiB`: a shared worker's limit for one run (null for a local run): the budget when the run
+ * asks for none, and a run asking for more is refused.
+ */
 export function planMemory(
   footprint: ModelFootprint,
   config: Pick<ResolvedRunConfig, 'memoryBudgetMiB'>,
   images: number,
   batch: number,
+  capMiB: number | null = null,
 ): MemoryPlan {
-  const budgetSource = config.memoryBudgetMiB === null ? 'auto' : 'option';
+  const asked = config.memoryBudgetMiB;
+  if (asked !== null && capMiB !== null && asked > capMiB)
+    throw new RunTooLargeError(
+      (name) =>
+        `${name('memoryBudgetMiB')} ${asked} MiB is above the ${capMiB} MiB a shared worker gives one run (${WORKER_MEMORY_ENV}); ask for at most ${capMiB}, or leave it out`,
+    );
+  const budgetSource = asked !== null ? 'option' : capMiB !== null ? 'worker' : 'auto';
   const budgetBytes =
-    config.memoryBudgetMiB === null ? availableMemoryBytes() / 2 : config.memoryBudgetMiB * MiB;
+    asked !== null ? asked * MiB : capMiB !== null ? capMiB * MiB : availableMemoryBytes() / 2;
   const fixed = PROCESS_BASELINE_BYTES + 3 * footprint.weightBytes;
   const perImage = footprint.activationFloats * SYNTHESIS_BYTES_PER_FLOAT;
   const fits = Math.floor((budgetBytes - fixed) / perImage);
   if (fits < 1) {
     const [h = 0, w = 0, c = 0] = footprint.input;
-    throw new RunOptionError(
+    throw new RunTooLargeError(
       (name) =>
         `the model's ${h}x${w}x${c} input needs about ${size(perImage)} per image to synthesize (its layers' ` +
         `outputs total ${millions(footprint.activationFloats)} M values per image, kept for the ` +
         `gradient), plus ${size(fixed)} for the process and weights, but the memory budget is ` +
-        `${size(budgetBytes)}${budgetSource === 'auto' ? ' (half of the memory available now)' : ''}. ` +
+        `${size(budgetBytes)}${SOURCE_TEXT[budgetSource]}. ` +
         `Raise ${name('memoryBudgetMiB')} to at least ${Math.ceil((fixed + perImage) / MiB)} on a machine that ` +
         `has it${h * w > 1024 * 1024 ? ', or export the model at the input size it was trained at' : ''}.`,
     );

@@ -129,19 +129,26 @@ export async function reportStage(
 
   const params = countParams(graph);
   const { synthesis, calibration } = input;
+  const shown = env.shownPath ?? ((path: string) => path);
   const report: RunReport = {
     dfqVersion: DFQ_VERSION,
     startedAt: input.startedAt,
     backend: input.quantization.backend.name,
     backendAttempts: input.quantization.backend.attempts,
     model: {
-      path: resolve(config.modelPath),
+      path: shown(resolve(config.modelPath)),
       name: graph.name,
       params,
       layers: graph.nodes.length,
       normalization: { ...graph.normalization, source: normalizationSource },
     },
-    config,
+    config: {
+      ...config,
+      modelPath: shown(config.modelPath),
+      outDir: shown(config.outDir),
+      evalDir: config.evalDir === null ? null : shown(config.evalDir),
+      cacheDir: config.cacheDir === null ? null : shown(config.cacheDir),
+    },
     synthesis: synthesis.summary,
     calibration: calibration.summary,
     quantization: {

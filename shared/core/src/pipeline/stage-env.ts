@@ -2,6 +2,7 @@ import type { RunEvent, SynthesisMethod } from '@dfq/contract';
 import type { ArtifactRef, ArtifactStore } from '../artifacts/artifact-store.js';
 import type { BackendAttempt } from '../backend/select-backend.js';
 import type { TensorCalibration } from '../calibration/calibrate.js';
+import type { MemoryPlan } from './memory-plan.js';
 import type { GeneratorUse } from './synthesizers.js';
 
 export type { RunEvent } from '@dfq/contract';
@@ -12,6 +13,10 @@ export interface StageEnv {
   /** Key prefix of this run inside the store ('' for an embedded run writing straight into --out). */
   prefix: string;
   onEvent: (e: RunEvent) => void;
+  /** A shared worker's memory limit for one run (DFQ_WORKER_MEMORY_MIB); absent for a local run. */
+  memoryCapMiB?: number;
+  /** How the report shows a file path: a shared worker hides its own layout from tenants. */
+  shownPath?: (path: string) => string;
 }
 
 export interface BackendUsed {
@@ -57,7 +62,7 @@ export interface SynthesisOutput {
     /** The memory plan made before synthesis began (pipeline/memory-plan.ts). */
     memory: {
       budgetBytes: number;
-      budgetSource: 'option' | 'auto';
+      budgetSource: MemoryPlan['budgetSource'];
       estimatedPeakBytes: number;
       inputShape: number[];
       activationValuesPerImage: number;

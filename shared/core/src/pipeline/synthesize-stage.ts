@@ -1,26 +1,17 @@
-import { type ResolvedRunConfig, RunOptionError, SYNTHESIS_METHODS } from '@dfq/contract';
+import { type ResolvedRunConfig, SYNTHESIS_METHODS } from '@dfq/contract';
 import * as tf from '@tensorflow/tfjs';
-import { budgetBytesOf } from '../analysis/bit-allocation.js';
-import { DEFAULT_SENSITIVITY } from '../analysis/sensitivity.js';
 import { selectBackend } from '../backend/select-backend.js';
 import { FASHION_MNIST_CLASSES, type LabelledImages, loadFashionMnist } from '../data/fashion-mnist.js';
 import { normalizedBatch } from '../data/normalize.js';
 import { encodeNpy } from '../data/npy.js';
 import { saveClassContactSheet } from '../images/class-contact-sheet.js';
 import { saveImages } from '../images/save-images.js';
-import { packedByteLength } from '../integer/weight-packing.js';
-import { foldBatchNorm } from '../model/fold-batchnorm.js';
-import { modelFootprint } from '../model/footprint.js';
-import { isWeighted, type ModelGraph, type WeightedNode } from '../model/graph.js';
+import type { ModelGraph } from '../model/graph.js';
 import { GraphRunner } from '../model/graph-runner.js';
-import { loadModel } from '../model/load-model.js';
-import { planQuantization, type QuantizationPlan } from '../quantization/quantization-plan.js';
 import { classCount } from '../synthesis/labels.js';
 import { bnLossPerLayer, predictWithFeatures, withinClassDiversity } from '../synthesis/quality.js';
 import { checkRun } from './check-run.js';
-import { planMemory } from './memory-plan.js';
-import { modelOptions } from './model-options.js';
-import { sizeRun } from './run-sizing.js';
+import { planRun } from './plan-run.js';
 import { peakRssBytes, type StageEnv, type SynthesisOutput, secondsSince, stageKey } from './stage-env.js';
 import { SYNTHESIZERS } from './synthesizers.js';
 
@@ -47,23 +38,6 @@ function realDiversity(runner: GraphRunner, test: LabelledImages, graph: ModelGr
   }
 }
 
-/** A --size-budget that not even the smallest weights fit is refused before any image is made. */
-function checkSizeBudget(folded: ModelGraph, plan: QuantizationPlan, config: ResolvedRunConfig): void {
-  if (config.sizeBudget === null) return;
-  const layers = folded.nodes.filter((n): n is WeightedNode => isWeighted(n) && plan.weightBits.has(n.name));
-  const fixed = (name: string) => config.layerBits[name]?.weightBits;
-  const bytes = (bits: number) =>
-    layers.reduce((a, n) => a + packedByteLength(n.kernel.data.length, fixed(n.name) ?? bits), 0);
-  const fp32 = layers.reduce((a, n) => a + 4 * n.kernel.data.length, 0);
-  const budget = budgetBytesOf(config.sizeBudget, fp32);
-  const smallest = bytes(Math.min(...DEFAULT_SENSITIVITY.weightBits));
-  if (budget < smallest)
-    throw new RunOptionError(
-      (name) =>
-        `${name('sizeBudget')} ${config.sizeBudget} allows ${Math.floor(budget)} bytes of weights, but the smallest choice (every layer at ${Math.min(...DEFAULT_SENSITIVITY.weightBits)} bits${Object.keys(config.layerBits).length ? ', --layer-bits as given' : ''}) takes ${smallest} bytes; uniform 8-bit weights take ${bytes(8)} of ${fp32} FP32 bytes`,
-    );
-}
-
 /** Stage 1: model -> calibration images (images.npy in normalized input space, PNGs) and their quality. */
 export async function synthesizeStage(config: ResolvedRunConfig, env: StageEnv): Promise<SynthesisOutput> {
   const backend = await selectBackend(config.backend);
@@ -74,14 +48,7 @@ export async function synthesizeStage(config: ResolvedRunConfig, env: StageEnv):
     phase: 'backend',
     message: `tensor backend: ${backend.name}${failed.length ? ` (${failed.join('; ')})` : ''}`,
   });
-  // Synthesis matches the unfolded model's BatchNorms; the bit plan is made here only to refuse a
-  // misnamed --keep-float / --layer-bits layer before any work.
-  const { graph } = await loadModel(config.modelPath, modelOptions(config));
-  const folded = foldBatchNorm(graph).graph;
-  checkSizeBudget(folded, planQuantization(folded, config.resolved.bits, config.resolved.layers), config);
-  const footprint = modelFootprint(graph);
-  const sizing = sizeRun(footprint, config);
-  const memory = planMemory(footprint, config, sizing.images, sizing.batch);
+  const { graph, footprint, sizing, memory } = await planRun(config, env.memoryCapMiB ?? null);
   const optimized = SYNTHESIS_METHODS[config.resolved.synthesis].optimized;
   const batch = memory.synthesisBatch;
   const shrunk = batch < Math.min(sizing.batch, sizing.images);
