@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { RUN_OPTION_KEYS, RUN_OPTIONS, type RunOptionKey, runOption, serviceKey } from '@dfq/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATA, DFQ, EXAMPLE_DIR, TestCluster } from './support/cluster.js';
+import { DFQ, EXAMPLE_DIR, TestCluster } from './support/cluster.js';
 
 // The run-option table end to end: every option a client can set reaches the run, through the
 // real CLI, HTTP API, Redis and workers. This is the test that catches a dropped option.
@@ -49,7 +49,8 @@ describe('every run option, through the real API and workers', () => {
     );
     for (const k of keys) {
       // The service evaluates on its own copy of the test set.
-      const expected = k === 'evalDir' ? DATA : runOption(k).sample;
+      // A tenant sees neither the server's data folder nor its own store layout.
+      const expected = k === 'evalDir' ? "<the server's evaluation data>" : runOption(k).sample;
       expect(report.config[k], k).toEqual(expected);
     }
     // And the run did what the options say, not just record them.

@@ -103,11 +103,11 @@ export class TestCluster {
   }
 
   /** Starts `dfq api` on a free loopback port in this cluster's environment; resolves to its URL once ready. */
-  async startApi(tokens: string): Promise<string> {
+  async startApi(tokens: string, extra: Record<string, string> = {}): Promise<string> {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const child = spawn('node', [DFQ, 'api'], {
-      env: this.env({ DFQ_PORT: String(port), DFQ_API_TOKENS: tokens }),
+      env: this.env({ DFQ_PORT: String(port), DFQ_API_TOKENS: tokens, ...extra }),
       stdio: 'ignore',
     });
     this.apis.push(child);
@@ -178,8 +178,14 @@ export function reproducible(r: Record<string, any>) {
       ...r.synthesis,
       seconds: undefined,
       imagesPerSecond: undefined,
-      // The auto budget is a share of the memory available when the run started: the machine's state.
-      memory: { ...r.synthesis.memory, budgetBytes: undefined, estimatedPeakBytes: undefined },
+      // The budget is the machine's: a share of the memory free at the start (embedded) or a shared
+      // worker's limit for one run (DFQ_WORKER_MEMORY_MIB).
+      memory: {
+        ...r.synthesis.memory,
+        budgetBytes: undefined,
+        budgetSource: undefined,
+        estimatedPeakBytes: undefined,
+      },
     },
     calibration: { ...r.calibration, seconds: undefined },
     quantization: { ...r.quantization, seconds: undefined },

@@ -26,6 +26,8 @@ export async function buildApi(config: ApiConfig): Promise<FastifyInstance> {
     app.decorateRequest('tenant', '');
     app.addHook('onClose', () => closeContext(ctx));
     app.setErrorHandler(errorHandler(config.maxUploadBytes));
+    // Bodies are JSON or multipart; Fastify's built-in text/plain parser would hand a route a string.
+    app.removeContentTypeParser('text/plain');
     watchRedis(ctx.redis, app.log);
     await app.register(multipart, {
       // Keep the client's file names whole: ours, not busboy's basename, decides what is refused.

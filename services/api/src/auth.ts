@@ -15,11 +15,18 @@ type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyRep
 // Tokens are compared as digests: a Map lookup or timingSafeEqual on equal lengths leaks nothing useful.
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
+/**
+ * `<scheme> <credentials>` and nothing more (RFC 6750 / 7617: one token68 after one space), so
+ * `Bearer tok junk` is refused, not read as `tok`.
+ */
+const AUTHORIZATION = /^([A-Za-z]+) ([A-Za-z0-9\-._~+/]+=*)$/;
+
 function credential(header: string | undefined, allowBasic: boolean): string | null {
-  const [scheme, value] = (header ?? '').trim().split(/\s+/, 2);
-  if (!value) return null;
-  if (scheme?.toLowerCase() === 'bearer') return value;
-  if (allowBasic && scheme?.toLowerCase() === 'basic') {
+  const match = AUTHORIZATION.exec(header ?? '');
+  if (!match) return null;
+  const [, scheme = '', value = ''] = match;
+  if (scheme.toLowerCase() === 'bearer') return value;
+  if (allowBasic && scheme.toLowerCase() === 'basic') {
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     return decoded.slice(decoded.indexOf(':') + 1);
   }
@@ -60,7 +67,10 @@ export function tenantAuth(config: ApiConfig): Hook {
     const tenant = token === null ? undefined : tenants.get(digest(token).toString('hex'));
     if (tenant === undefined) {
       reply.header('www-authenticate', 'Bearer');
-      const why = token === null ? 'missing Authorization: Bearer <token> header' : 'invalid API token';
+      const why =
+        token === null
+          ? 'missing or malformed Authorization header: send exactly "Authorization: Bearer <token>"'
+          : 'invalid API token';
       return sendError(reply, 401, why);
     }
     request.tenant = tenant;

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import { DEFAULT_FASHION_MNIST_DIR } from '@dfq/contract';
-import { queuePrefix, redisUrl } from '@dfq/queue';
+import { DEFAULT_FASHION_MNIST_DIR, workerMemoryMiB } from '@dfq/contract';
+import { queuePrefix, redisUrl, type TenantLimits, tenantLimitsFromEnv } from '@dfq/queue';
 
 export interface ApiConfig {
   redisUrl: string;
@@ -15,6 +15,10 @@ export interface ApiConfig {
   host: string;
   maxUploadBytes: number;
   evalDir: string;
+  /** What a shared worker gives one run (DFQ_WORKER_MEMORY_MIB, as the workers read it): runs that cannot fit are refused. */
+  workerMemoryMiB: number;
+  /** What one tenant may hold: active runs, schedules, models and their bytes, work per day. */
+  limits: TenantLimits;
   /** Fastify's logger option: true for pino at info, false for silence, or pino options. */
   logger: boolean | { level: string };
 }
@@ -81,6 +85,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     host: env.DFQ_HOST || '127.0.0.1',
     maxUploadBytes: integer(env, 'DFQ_MAX_UPLOAD_BYTES', 100 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
     evalDir: env.DFQ_EVAL_DIR || DEFAULT_FASHION_MNIST_DIR,
+    workerMemoryMiB: workerMemoryMiB(env),
+    limits: tenantLimitsFromEnv(env),
     logger: { level: env.DFQ_LOG_LEVEL || 'info' },
   };
 }

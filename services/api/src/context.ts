@@ -1,5 +1,12 @@
 import { ArtifactStore } from '@dfq/core';
-import { createFlowProducer, createRedis, RunRegistry, RunStatusReader, Schedules } from '@dfq/queue';
+import {
+  createFlowProducer,
+  createRedis,
+  RunRegistry,
+  RunStatusReader,
+  Schedules,
+  TenantUsage,
+} from '@dfq/queue';
 import type { FlowProducer } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ApiConfig } from './config.js';
@@ -13,6 +20,7 @@ export interface ApiContext {
   flows: FlowProducer;
   runs: RunStatusReader;
   schedules: Schedules;
+  usage: TenantUsage;
 }
 
 export function createContext(config: ApiConfig): ApiContext {
@@ -27,11 +35,12 @@ export function createContext(config: ApiConfig): ApiContext {
     flows: createFlowProducer(redis, config.queuePrefix),
     runs,
     schedules,
+    usage: new TenantUsage(redis, config.queuePrefix),
   };
 }
 
 /** Closes the queues first (they share the connection), then the connection itself. */
 export async function closeContext(ctx: ApiContext): Promise<void> {
-  await Promise.allSettled([ctx.flows.close(), ctx.runs.close(), ctx.schedules.close()]);
+  await Promise.allSettled([ctx.flows.close(), ctx.runs.close(), ctx.schedules.close(), ctx.usage.close()]);
   await ctx.redis.quit().catch(() => ctx.redis.disconnect());
 }

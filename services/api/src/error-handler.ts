@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { TenantLimitError } from '@dfq/queue';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from './http-error.js';
 import { uploadLimitMessage } from './uploads/byte-budget.js';
@@ -21,11 +22,14 @@ function isRedisDown(err: Error): boolean {
 export function describeError(err: FastifyError | Error, maxUploadBytes: number): [number, string] {
   if (err instanceof HttpError) return [err.statusCode, err.message];
   if (err instanceof UnsafePathError) return [400, err.message];
+  if (err instanceof TenantLimitError) return [429, err.message];
   switch ((err as FastifyError).code) {
     case 'FST_REQ_FILE_TOO_LARGE':
       return [413, uploadLimitMessage(maxUploadBytes)];
     case 'FST_FILES_LIMIT':
       return [413, `an upload may hold at most ${MAX_FILES} files`];
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return [415, `${err.message}: send application/json, or multipart/form-data to upload a model`];
     case 'FST_PARTS_LIMIT':
     case 'FST_FIELDS_LIMIT':
       return [413, 'the form has too many parts'];

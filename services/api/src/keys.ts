@@ -1,10 +1,1 @@
-/** Where a tenant's models and runs live in the artifact store. */
-export const modelPrefix = (tenant: string, modelId: string) => `${tenant}/models/${modelId}`;
-export const modelKey = (tenant: string, modelId: string) => `${modelPrefix(tenant, modelId)}/model.json`;
-export const runPrefix = (tenant: string, runId: string) => `${tenant}/runs/${runId}`;
-
-/** The model id inside a model key (`<tenant>/models/<modelId>/model.json`), or null for another layout. */
-export function modelIdOf(key: string): string | null {
-  const parts = key.split('/');
-  return parts.length === 4 && parts[1] === 'models' ? (parts[2] ?? null) : null;
-}
+export { generatorPrefix, modelIdOf, modelKey, modelPrefix, runPrefix } from '@dfq/queue';

@@ -1,3 +1,4 @@
+import { PRIVATE_UMASK } from '@dfq/queue';
 import { buildApi } from './app.js';
 import { configFromEnv, LOCAL_TENANT } from './config.js';
 
@@ -20,6 +21,7 @@ function withTimeout(work: Promise<void>, ms: number): Promise<void> {
 /** Reads the configuration from the environment, listens, and shuts down gracefully on SIGINT/SIGTERM. */
 export async function startApi(env: NodeJS.ProcessEnv = process.env): Promise<RunningApi> {
   const config = configFromEnv(env);
+  process.umask(PRIVATE_UMASK);
   const app = await buildApi(config);
   if (config.tokens.size === 0) {
     app.log.warn(

@@ -55,7 +55,9 @@ describe('authentication', () => {
       for (const token of [null, 'not-a-token']) {
         const res = await api.inject({ ...route, token });
         expect(res.statusCode, `${route.method} ${route.url} token ${token}`).toBe(401);
-        expect(res.json().message).toMatch(token === null ? /missing Authorization/ : /invalid API token/);
+        expect(res.json().message).toMatch(
+          token === null ? /missing or malformed Authorization/ : /invalid API token/,
+        );
       }
     }
     // Nothing happened on tenant A's behalf.

@@ -4,14 +4,20 @@ import {
   createFlowProducer,
   createRedis,
   createRun,
+  PRIVATE_UMASK,
   queuePrefix,
   RunRegistry,
+  RunStatusReader,
   SCHEDULE_QUEUE,
   type ScheduleJobData,
   STAGE_QUEUES,
   type StageName,
+  TenantLimitError,
+  TenantUsage,
+  tenantLimitsFromEnv,
 } from '@dfq/queue';
-import { type Job, Worker } from 'bullmq';
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { RETENTION_EVERY_MS, RETENTION_JOB, RETENTION_SCHEDULER_ID, sweepRetention } from './retention.js';
 import { handBackFlag, type WorkerSettings, workerSettings } from './worker-env.js';
 
 export type WorkerKind = StageName | 'schedules';
@@ -56,21 +62,50 @@ export function startWorker(
     const producer = createRedis(settings.redisUrl, 'worker');
     const flows = createFlowProducer(producer);
     const registry = new RunRegistry(producer);
+    const usage = new TenantUsage(producer);
+    const limits = tenantLimitsFromEnv();
+    const status = new RunStatusReader(producer);
     worker = new Worker(
       SCHEDULE_QUEUE,
-      async (job: Job<ScheduleJobData>) => {
-        const { tenant, scheduleId, modelKey, options } = job.data;
+      async (job: Job) => {
+        if (job.name === RETENTION_JOB) {
+          const cutoff = Date.now() - settings.retentionDays * 86_400_000;
+          const sweep = await sweepRetention(
+            { artifactsDir: settings.artifactsDir, registry, status },
+            cutoff,
+          );
+          log(`retention: ${JSON.stringify(sweep)}`);
+          return sweep;
+        }
+        const { tenant, scheduleId, modelKey, options, tmac } = job.data as ScheduleJobData;
+        // A fired run meets the tenant's limits as an API request does; over them, this firing is
+        // skipped (failed once, not retried) and the schedule fires again next time.
         const run = await createRun(
-          { registry, flows },
-          { tenant, modelKey, options, source: 'schedule', scheduleId },
-        );
+          { registry, flows, admission: { usage, limits } },
+          { tenant, modelKey, options, source: 'schedule', scheduleId, tmac: tmac ?? 0 },
+        ).catch((err) => {
+          throw err instanceof TenantLimitError ? new UnrecoverableError(err.message) : err;
+        });
         log(`schedule ${tenant}/${scheduleId} fired: run ${run.runId}`);
         return { runId: run.runId };
       },
       common,
     );
+    const retention = new Queue(SCHEDULE_QUEUE, { connection: producer, prefix: queuePrefix() });
+    retention.on('error', () => {});
+    if (settings.retentionDays > 0)
+      void retention
+        .upsertJobScheduler(
+          RETENTION_SCHEDULER_ID,
+          { every: RETENTION_EVERY_MS },
+          { name: RETENTION_JOB, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+        )
+        .catch((err) => log(`retention scheduler: ${(err as Error).message}`));
     extra = {
       close: async () => {
+        await retention.close();
+        await status.close();
+        await usage.close();
         await flows.close();
         producer.disconnect();
       },
@@ -109,6 +144,8 @@ export function startWorker(
 /** Starts workers of the given kinds and closes them all on SIGINT/SIGTERM. */
 export function startWorkers(kinds: WorkerKind[], log: Log = (m) => console.error(m)): RunningWorker[] {
   const settings = workerSettings();
+  // Inherited by the stage sandboxes this process forks.
+  process.umask(PRIVATE_UMASK);
   const workers = kinds.map((k) => startWorker(k, settings, log));
   log(
     `dfq workers started: ${kinds.join(', ')} (redis ${settings.redisUrl}, artifacts ${settings.artifactsDir})`,

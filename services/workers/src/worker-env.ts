@@ -13,6 +13,8 @@ export interface WorkerSettings {
   stalledIntervalMs: number;
   /** How long SIGTERM waits for the current job before handing it back. */
   shutdownTimeoutMs: number;
+  /** Runs and trained generators older than this are deleted (DFQ_RETENTION_DAYS; 0 keeps them). */
+  retentionDays: number;
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -24,6 +26,14 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   return n;
 }
 
+function retentionDays(env: NodeJS.ProcessEnv): number {
+  const raw = env.DFQ_RETENTION_DAYS;
+  if (raw === undefined || raw.trim() === '') return 30;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`DFQ_RETENTION_DAYS=${raw} must be a number of days ≥ 0`);
+  return n;
+}
+
 export function workerSettings(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
   return {
     redisUrl: redisUrl(env),
@@ -32,6 +42,7 @@ export function workerSettings(env: NodeJS.ProcessEnv = process.env): WorkerSett
     lockDurationMs: positiveInt(env, 'DFQ_LOCK_DURATION_MS', 30_000),
     stalledIntervalMs: positiveInt(env, 'DFQ_STALLED_INTERVAL_MS', 15_000),
     shutdownTimeoutMs: positiveInt(env, 'DFQ_SHUTDOWN_TIMEOUT_MS', 60_000),
+    retentionDays: retentionDays(env),
   };
 }
 

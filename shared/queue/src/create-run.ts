@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FlowProducer } from 'bullmq';
-import { enqueueRun } from './run-flow.js';
+import { enqueueRun, fairPriority } from './run-flow.js';
 import type { RunRecord, RunRegistry } from './run-registry.js';
 import type { RunOptions } from './run-request.js';
+import type { TenantLimits, TenantUsage } from './tenant-limits.js';
 
 export interface NewRun {
   tenant: string;
@@ -11,15 +12,29 @@ export interface NewRun {
   options: RunOptions;
   source: RunRecord['source'];
   scheduleId?: string;
+  /** Estimated work (TMAC, runCostTmac), charged to the tenant's day when limits apply. */
+  tmac?: number;
+}
+
+/** With usage and limits, a run is queued only within its tenant's limits (TenantLimitError otherwise). */
+export interface RunAdmission {
+  usage: TenantUsage;
+  limits: TenantLimits;
 }
 
 /** Registers a run for its tenant and enqueues its flow; the run id is what clients see. */
 export async function createRun(
-  deps: { registry: RunRegistry; flows: FlowProducer },
+  deps: { registry: RunRegistry; flows: FlowProducer; admission?: RunAdmission },
   run: NewRun,
 ): Promise<RunRecord> {
+  const runId = randomUUID();
+  const tmac = run.tmac ?? 0;
+  // Fair share: a tenant's k-th active run waits behind every tenant's earlier ones (BullMQ priorities).
+  const rank = deps.admission
+    ? await deps.admission.usage.claim(run.tenant, runId, tmac, deps.admission.limits)
+    : 0;
   const record: RunRecord = {
-    runId: randomUUID(),
+    runId,
     tenant: run.tenant,
     modelKey: run.modelKey,
     options: run.options,
@@ -28,7 +43,13 @@ export async function createRun(
     scheduleId: run.scheduleId ?? null,
     cancelled: false,
   };
-  await deps.registry.create(record);
-  await enqueueRun(deps.flows, record);
+  try {
+    await deps.registry.create(record);
+    await enqueueRun(deps.flows, record, fairPriority(rank));
+    await deps.admission?.usage.queued(run.tenant, runId);
+  } catch (err) {
+    await deps.admission?.usage.release(run.tenant, runId, tmac).catch(() => {});
+    throw err;
+  }
   return record;
 }

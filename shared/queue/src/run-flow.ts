@@ -4,6 +4,7 @@ import { STAGE_QUEUES, STAGES, type StageName, stageJobId } from './queue-names.
 import { queuePrefix } from './redis-connection.js';
 import type { RunRecord } from './run-registry.js';
 import type { StageJobData } from './run-request.js';
+import { runPrefix } from './store-keys.js';
 
 /** Retries with backoff for transient faults; completed and failed jobs are trimmed, not kept forever. */
 export const STAGE_JOB_OPTIONS: JobsOptions = {
@@ -17,7 +18,7 @@ export function stageJobData(run: RunRecord): StageJobData {
   return {
     runId: run.runId,
     tenant: run.tenant,
-    prefix: `${run.tenant}/runs/${run.runId}`,
+    prefix: runPrefix(run.tenant, run.runId),
     modelKey: run.modelKey,
     options: run.options,
     createdAt: run.createdAt,
@@ -31,17 +32,35 @@ export function createFlowProducer(connection: Redis, prefix: string = queuePref
   return flows;
 }
 
+/** BullMQ's lowest priority (largest number it takes). */
+const LOWEST_PRIORITY = 2 ** 21;
+
+/**
+ * The BullMQ priority of a run whose tenant already has `rank` runs queued or running: 1 for a
+ * tenant's first, 2 for its second, and so on. Jobs of equal priority go first in, first out, so
+ * every tenant's first run goes before any tenant's second: round-robin by BullMQ's own
+ * prioritized queue, with no scheduler of ours.
+ */
+export function fairPriority(rank: number): number {
+  return Math.min(LOWEST_PRIORITY, 1 + Math.max(0, Math.floor(rank)));
+}
+
 /**
  * Enqueues a run as one BullMQ flow: quantize (parent) <- calibrate <- synthesize. A parent
  * starts only when its child has completed, and reads the child's return value (artifact refs).
  */
-export async function enqueueRun(flows: FlowProducer, run: RunRecord): Promise<void> {
+export async function enqueueRun(flows: FlowProducer, run: RunRecord, priority = 1): Promise<void> {
   const data = stageJobData(run);
   const node = (stage: StageName, children?: FlowJob[]): FlowJob => ({
     name: stage,
     queueName: STAGE_QUEUES[stage],
     data,
-    opts: { ...STAGE_JOB_OPTIONS, jobId: stageJobId(run.runId, stage), failParentOnFailure: true },
+    opts: {
+      ...STAGE_JOB_OPTIONS,
+      jobId: stageJobId(run.runId, stage),
+      failParentOnFailure: true,
+      priority,
+    },
     ...(children ? { children } : {}),
   });
   await flows.add(node('quantize', [node('calibrate', [node('synthesize')])]));

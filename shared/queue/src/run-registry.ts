@@ -54,6 +54,29 @@ export class RunRegistry {
     return texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as RunRecord);
   }
 
+  /** Forgets a run (its artifacts are the caller's to delete). */
+  async remove(tenant: string, runId: string): Promise<void> {
+    await this.redis.multi().del(this.runKey(runId)).zrem(this.tenantRunsKey(tenant), runId).exec();
+  }
+
+  /** The tenant's run ids created before `cutoffMs` (epoch ms), oldest first. */
+  async createdBefore(tenant: string, cutoffMs: number, limit = 1000): Promise<string[]> {
+    return this.redis.zrangebyscore(this.tenantRunsKey(tenant), 0, `(${cutoffMs}`, 'LIMIT', 0, limit);
+  }
+
+  /** Every tenant that has runs, for housekeeping across tenants (retention). */
+  async tenants(): Promise<string[]> {
+    const found = new Set<string>();
+    const pattern = this.tenantRunsKey('*');
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      for (const key of keys) found.add(key.slice(pattern.indexOf('*'), key.length - ':runs'.length));
+      cursor = next;
+    } while (cursor !== '0');
+    return [...found];
+  }
+
   async markCancelled(tenant: string, runId: string): Promise<boolean> {
     const record = await this.get(tenant, runId);
     if (!record) return false;

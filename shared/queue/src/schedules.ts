@@ -10,6 +10,8 @@ export interface ScheduleJobData {
   scheduleId: string;
   modelKey: string;
   options: RunOptions;
+  /** Each fired run's estimated work (TMAC), charged to the tenant's day as an API request's is. */
+  tmac?: number;
 }
 
 export interface ScheduleInfo {
@@ -41,8 +43,9 @@ export class Schedules {
     timezone: string,
     modelKey: string,
     options: RunOptions,
+    tmac = 0,
   ): Promise<void> {
-    const data: ScheduleJobData = { tenant, scheduleId, modelKey, options };
+    const data: ScheduleJobData = { tenant, scheduleId, modelKey, options, tmac };
     await this.queue.upsertJobScheduler(
       this.id(tenant, scheduleId),
       { pattern: cron, tz: timezone },

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.js';
-import { checkModel, loadOptionsFor } from '../models/check-model.js';
+import { admitRun } from '../models/check-model.js';
 import { findModel } from '../models/find-model.js';
 import { documentBody } from '../openapi.js';
+import { checkScheduleQuota } from '../quotas.js';
 import { parseRunOptions } from '../run-options.js';
 import { checkCron, checkTimezone } from '../schedules/check-schedule.js';
 import { scheduleView } from '../schedules/schedule-view.js';
@@ -27,7 +28,7 @@ export function createScheduleRoute(app: FastifyInstance, ctx: ApiContext): void
         summary: 'Create or replace a schedule',
         tags: ['schedules'],
         body: createScheduleJson,
-        response: { 201: scheduleSchema, ...errorResponses(400, 401, 404, 422, 503) },
+        response: { 201: scheduleSchema, ...errorResponses(400, 401, 404, 413, 422, 429, 503) },
       },
       config: { swaggerTransform: documentBody(createScheduleBody) },
     },
@@ -38,8 +39,9 @@ export function createScheduleRoute(app: FastifyInstance, ctx: ApiContext): void
       checkCron(cron, timezone);
       const options = parseRunOptions(request.body.options, ctx.config.evalDir);
       const key = await findModel(ctx, request.tenant, modelId);
-      await checkModel(ctx.store.path(key), loadOptionsFor(options));
-      await ctx.schedules.upsert(request.tenant, scheduleId, cron, timezone, key, options);
+      const { tmac } = await admitRun(ctx, options)(ctx.store.path(key));
+      await checkScheduleQuota(ctx, request.tenant, scheduleId);
+      await ctx.schedules.upsert(request.tenant, scheduleId, cron, timezone, key, options, tmac);
       const stored = (await ctx.schedules.list(request.tenant)).find((s) => s.scheduleId === scheduleId);
       const view = stored
         ? scheduleView(stored)

@@ -3,6 +3,8 @@ import type { ApiContext } from '../context.js';
 import { cancelRunRoute } from './cancel-run.js';
 import { createRunRoute } from './create-run.js';
 import { createScheduleRoute } from './create-schedule.js';
+import { deleteModelRoute } from './delete-model.js';
+import { deleteRunRoute } from './delete-run.js';
 import { deleteScheduleRoute } from './delete-schedule.js';
 import { getArtifactRoute } from './get-artifact.js';
 import { getRunRoute } from './get-run.js';
@@ -22,12 +24,14 @@ export const PUBLIC_ROUTES: Route[] = [healthzRoute, readyzRoute, openapiJsonRou
 /** Routes under /v1, each behind the bearer token of a tenant. */
 export const TENANT_ROUTES: Route[] = [
   uploadModelRoute,
+  deleteModelRoute,
   createRunRoute,
   listRunsRoute,
   getRunRoute,
   listArtifactsRoute,
   getArtifactRoute,
   cancelRunRoute,
+  deleteRunRoute,
   createScheduleRoute,
   listSchedulesRoute,
   deleteScheduleRoute,

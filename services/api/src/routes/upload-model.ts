@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.js';
-import { loadOptionsFor } from '../models/check-model.js';
+import { checkModel } from '../models/check-model.js';
 import { uploadModel } from '../models/upload-model.js';
 import { documentBody } from '../openapi.js';
 import { errorResponses } from '../schemas/common.js';
@@ -15,13 +15,16 @@ export function uploadModelRoute(app: FastifyInstance, ctx: ApiContext): void {
       schema: {
         summary: 'Upload a model',
         tags: ['models'],
-        response: { 201: modelStoredSchema, ...errorResponses(400, 401, 413, 415, 422) },
+        response: { 201: modelStoredSchema, ...errorResponses(400, 401, 413, 415, 422, 429) },
       },
       config: { swaggerTransform: documentBody(modelUploadBody) },
       onRequest: limitBody(ctx.config.maxUploadBytes),
     },
     async (request, reply) => {
-      const model = await uploadModel(ctx, request, { fields: [], prepare: () => loadOptionsFor(null) });
+      const { checked: _, ...model } = await uploadModel(ctx, request, {
+        fields: [],
+        prepare: () => checkModel,
+      });
       return reply.code(201).send(model);
     },
   );

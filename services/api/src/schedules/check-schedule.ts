@@ -1,9 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import { badRequest } from '../http-error.js';
 
-/** Runs are minutes of CPU each: a schedule may not fire more often than this. */
-export const MIN_INTERVAL_MS = 60_000;
-
 export function checkTimezone(timezone: string): void {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: timezone });
@@ -12,18 +9,22 @@ export function checkTimezone(timezone: string): void {
   }
 }
 
-/** Parses the pattern as BullMQ's job schedulers will, and refuses one that fires too often. */
+/**
+ * Parses the pattern as BullMQ's job schedulers will (cron-parser), and refuses one that can fire
+ * more often than once a minute anywhere in its cycle. With the seconds field at one value a pattern
+ * fires at most once in any minute, and once a minute is then the most it can; comparing sample fire
+ * times instead would miss patterns dense in one stretch of the cycle only ("0-28,59 1/2 * * * *").
+ */
 export function checkCron(cron: string, timezone: string): void {
-  let first: number;
-  let second: number;
+  let seconds: readonly number[];
   try {
-    const times = CronExpressionParser.parse(cron, { tz: timezone });
-    first = times.next().getTime();
-    second = times.next().getTime();
+    seconds = CronExpressionParser.parse(cron, { tz: timezone }).fields.second.values;
   } catch (err) {
     throw badRequest(`invalid cron pattern "${cron}": ${(err as Error).message}`);
   }
-  if (second - first < MIN_INTERVAL_MS) {
-    throw badRequest(`cron pattern "${cron}" fires more often than once a minute`);
+  if (seconds.length !== 1) {
+    throw badRequest(
+      `cron pattern "${cron}" fires up to ${seconds.length} times in a minute; schedules may fire at most once a minute: use a 5-field pattern, or one value in the seconds field`,
+    );
   }
 }

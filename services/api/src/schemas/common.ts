@@ -35,6 +35,12 @@ export const runIdParams = {
   required: ['runId'],
 } as const;
 
+export const modelIdParams = {
+  type: 'object',
+  properties: { modelId: { type: 'string', format: 'uuid' } },
+  required: ['modelId'],
+} as const;
+
 /** Any JSON object, passed through as it is (fast-json-stringify keeps every property). */
 export const anyObject = { type: 'object', additionalProperties: true } as const;
 

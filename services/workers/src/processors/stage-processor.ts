@@ -8,9 +8,17 @@ import {
   resolveRunConfig,
   serviceKey,
   toRunConfig,
+  workerMemoryMiB,
 } from '@dfq/contract';
-import { ArtifactStore, backendFromEnv, ModelLoadError, type StageEnv } from '@dfq/core';
-import { createRedis, RunRegistry, type StageJobData } from '@dfq/queue';
+import {
+  ArtifactStore,
+  BitBudgetError,
+  backendFromEnv,
+  IntegerConversionError,
+  ModelLoadError,
+  type StageEnv,
+} from '@dfq/core';
+import { createRedis, generatorPrefix, modelIdOf, RunRegistry, type StageJobData } from '@dfq/queue';
 import { type SandboxedJob, UnrecoverableError } from 'bullmq';
 import { handBackFlag, workerSettings } from '../worker-env.js';
 
@@ -18,10 +26,27 @@ import { handBackFlag, workerSettings } from '../worker-env.js';
 // retried elsewhere once its lock expires.
 process.on('disconnect', () => process.exit(1));
 
+/** How a report names the server's evaluation data (options.evaluate). */
+export const SERVER_EVALUATION_DATA = "<the server's evaluation data>";
+
 class RunCancelledError extends Error {
   constructor(runId: string) {
     super(`run ${runId} was cancelled`);
   }
+}
+
+/**
+ * Errors that a retry would meet again: bad input, budgets nothing fits, a cancelled run, and a
+ * stack overflow (only hostile input nests deep enough to cause one).
+ */
+function isDeterministic(err: unknown): boolean {
+  return (
+    err instanceof ModelLoadError ||
+    err instanceof RunCancelledError ||
+    err instanceof BitBudgetError ||
+    err instanceof IntegerConversionError ||
+    (err instanceof RangeError && /Maximum call stack size exceeded/.test(err.message))
+  );
 }
 
 /**
@@ -45,8 +70,8 @@ export async function runStage<T>(
   const config = resolveRunConfig({
     ...requested,
     backend: requested.backend === 'auto' ? (backendFromEnv() ?? 'auto') : requested.backend,
-    // Trained generators stay with the tenant whose model they were trained on.
-    cacheDir: store.path(`${data.tenant}/generators`),
+    // Trained generators stay with the tenant and model they were trained on, and go with the model.
+    cacheDir: store.path(generatorPrefix(data.tenant, modelIdOf(data.modelKey) ?? 'unnamed')),
   });
   const redis = createRedis(settings.redisUrl, 'producer');
   const registry = new RunRegistry(redis);
@@ -62,6 +87,16 @@ export async function runStage<T>(
       () => {},
     );
   }, 2000);
+  // Tenants read reports and failure reasons through the API: paths in them are the tenant's own
+  // (store keys below its folder), never the server's layout.
+  const tenantRoot = `${store.path(data.tenant)}/`;
+  const shownPath = (path: string) =>
+    path.startsWith(tenantRoot)
+      ? path.slice(tenantRoot.length)
+      : path === settings.evalDir
+        ? SERVER_EVALUATION_DATA
+        : '<server path>';
+  const clean = (message: string) => message.split(tenantRoot).join('').split(store.root).join('<store>');
   let lastProgress = 0;
   let progress = initialProgress(job.name, new Date().toISOString());
   const onEvent = (e: RunEvent) => {
@@ -76,13 +111,19 @@ export async function runStage<T>(
   };
   try {
     if (cancelled) throw new RunCancelledError(data.runId);
-    return await stage(config, { store, prefix: data.prefix, onEvent });
+    return await stage(config, {
+      store,
+      prefix: data.prefix,
+      onEvent,
+      memoryCapMiB: workerMemoryMiB(),
+      shownPath,
+    });
   } catch (err) {
     // Clients read the reason through the API: name options as its requests do.
     if (err instanceof RunOptionError)
-      throw new UnrecoverableError(err.phrase((key) => `options.${serviceKey(key)}`));
-    if (err instanceof ModelLoadError || err instanceof RunCancelledError)
-      throw new UnrecoverableError((err as Error).message);
+      throw new UnrecoverableError(clean(err.phrase((key) => `options.${serviceKey(key)}`)));
+    if (isDeterministic(err)) throw new UnrecoverableError(clean((err as Error).message));
+    if (err instanceof Error) err.message = clean(err.message);
     throw err;
   } finally {
     clearInterval(poll);
