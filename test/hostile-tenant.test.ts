@@ -4,9 +4,10 @@
 // delete routes take everything; one tenant's backlog does not hold up another's run.
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { STAGE_QUEUES, stageJobId } from '@dfq/queue';
+import { RunRegistry, STAGE_QUEUES, stageJobId } from '@dfq/queue';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sweepRetention } from '../services/workers/src/retention.js';
 import { EXAMPLE_DIR, TestCluster } from './support/cluster.js';
 
 const cluster = new TestCluster();
@@ -164,4 +165,32 @@ describe('a hostile tenant against the workers', () => {
     const listed = (await (await api('tok-a', '/v1/runs')).json()) as { runs: { runId: string }[] };
     expect(listed.runs.filter((r) => runsA.includes(r.runId))).toHaveLength(20);
   }, 700_000);
+
+  it('retention deletes finished runs past the period with their artifacts, and keeps a queued one', async () => {
+    const modelId = await uploadExample('tok-b');
+    const done = await submit('tok-b', modelId);
+    await cluster.waitForState('tenant_b', done, ['completed'], 120_000);
+    const synthesize = new Queue(STAGE_QUEUES.synthesize, {
+      connection: cluster.redis,
+      prefix: cluster.prefix,
+    });
+    await synthesize.pause();
+    try {
+      const waiting = await submit('tok-b', modelId);
+      const registry = new RunRegistry(cluster.redis, cluster.prefix);
+      const sweep = await sweepRetention(
+        { artifactsDir: cluster.artifactsDir, registry, status: cluster.status },
+        Date.now() + 1000,
+      );
+      expect(sweep.runsDeleted).toBeGreaterThanOrEqual(1);
+      expect(sweep.runsKeptActive).toBeGreaterThanOrEqual(1);
+      expect(await registry.get('tenant_b', done)).toBeNull();
+      expect(await readdir(join(cluster.artifactsDir, 'tenant_b/runs'))).not.toContain(done);
+      expect(await registry.get('tenant_b', waiting)).not.toBeNull();
+      expect((await api('tok-b', `/v1/runs/${done}`)).status).toBe(404);
+    } finally {
+      await synthesize.resume();
+      await synthesize.close();
+    }
+  }, 180_000);
 });
