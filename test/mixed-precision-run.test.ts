@@ -68,6 +68,8 @@ describe('mixed precision through dfq run, and dfq analyze', () => {
     expect(card).toContain('## Mixed precision');
     const pngs = await checkCharts(out, card);
     expect(pngs).toContain('card/mixed-precision-sensitivity.png');
+    // The three worst-calibrated activations, drawn from the values calibration saw.
+    expect(pngs.filter((p) => p.startsWith('card/activation-histogram-'))).toHaveLength(3);
   }, 300_000);
 
   it('refuses a budget below the smallest allocation before making any image, naming the bytes that would fit', async () => {

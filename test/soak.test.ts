@@ -143,7 +143,7 @@ describe('soak: 200 mixed requests from 3 tenants', () => {
         call(t, 'schedule', '/v1/schedules', {
           method: 'POST',
           body: JSON.stringify({
-            scheduleId: `s${i % 4}`,
+            scheduleId: `s${i % 7}`,
             modelId: models[t],
             cron: '* * * * *',
             options: QUICK,
@@ -187,7 +187,7 @@ describe('soak: 200 mixed requests from 3 tenants', () => {
       }
       // Stop the schedules so the run count settles, then let every accepted run finish.
       for (const tenant of TENANTS)
-        for (let s = 0; s < 4; s++)
+        for (let s = 0; s < 7; s++)
           await call(tenant, 'delete schedule', `/v1/schedules/s${s}`, { method: 'DELETE' });
       const deadline = Date.now() + 300_000;
       for (;;) {
@@ -219,6 +219,11 @@ describe('soak: 200 mixed requests from 3 tenants', () => {
     expect(accepted.length).toBeGreaterThan(5);
     expect(
       answers.filter((a) => a.what === 'valid run' && a.status !== 201).every((a) => a.status === 429),
+    ).toBe(true);
+    // Schedule ids rotate past the cap of 2 per tenant: some are refused with 429, none otherwise.
+    expect(answers.filter((a) => a.what === 'schedule' && a.status === 429).length).toBeGreaterThan(0);
+    expect(
+      answers.filter((a) => a.what === 'schedule').every((a) => a.status === 201 || a.status === 429),
     ).toBe(true);
     for (const kind of [
       '8192x8192 upload+run',

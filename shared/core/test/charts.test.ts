@@ -74,6 +74,29 @@ describe('charts rendered without a browser', () => {
     expect((await check(histogram)).height).toBe(300);
   });
 
+  it('draws the value histograms of the three tensors with the lowest SQNR, each with its range', () => {
+    const layer = (name: string, sqnr: number) => ({
+      name,
+      op: 'conv2d',
+      weightBits: 8,
+      activationBits: 4,
+      activationRange: { min: 0, max: sqnr / 10 },
+      weightMaxAbsError: 0.01,
+      activationSqnrDb: sqnr,
+      activationHistogram: { low: -1, high: 9, counts: Array.from({ length: 64 }, (_, i) => 64 - i) },
+      accumulator: null,
+    });
+    const charts = cardCharts(
+      [layer('ok', 40), layer('bad', 12), layer('worse', 9), layer('fine', 30), layer('worst', 5)],
+      null,
+    );
+    const histograms = Object.keys(charts).filter((k) => k.startsWith('activation-histogram-'));
+    expect(histograms.sort()).toEqual(
+      ['activation-histogram-bad', 'activation-histogram-worse', 'activation-histogram-worst'].sort(),
+    );
+    expect(charts['activation-histogram-worst']?.title).toMatch(/worst: .* A4 range kept \(SQNR 5\.0 dB\)/);
+  });
+
   it('gives the card its SQNR chart, and a sensitivity chart only for a mixed-precision run', () => {
     const layer = (name: string, sqnr: number | null) => ({
       name,

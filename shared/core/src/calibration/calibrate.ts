@@ -8,6 +8,7 @@ import {
   type Range,
 } from '../quantization/activation-quantizer.js';
 import { RANGE_ESTIMATORS } from './estimators.js';
+import { histogram } from './histogram.js';
 import type { EstimatorContext } from './range-estimator.js';
 import { ValueSample } from './value-sample.js';
 
@@ -20,7 +21,12 @@ export interface TensorCalibration {
   /** Mean squared quantization error on the calibration values, and the signal-to-noise ratio it leaves. */
   mse: number;
   sqnrDb: number;
+  /** The calibration values' distribution, coarse enough for a picture (the card's histograms). */
+  histogram: { low: number; high: number; counts: number[] };
 }
+
+/** Bins of the histogram kept with each tensor's calibration. */
+const PICTURE_BINS = 64;
 
 export interface CalibrationProfile {
   method: string;
@@ -90,6 +96,9 @@ export function calibrate(
       range,
       method: chosen ? method : 'minmax',
       ...quantizationError(sample.values(), range, context.bits),
+      histogram: (({ low, high, counts }) => ({ low, high, counts: Array.from(counts) }))(
+        histogram(sample.values(), sample.min, sample.max, PICTURE_BINS),
+      ),
     };
   }
   return { method, images: count, ranges, tensors: report };

@@ -111,6 +111,7 @@ export function cardInput(report: RunReport, folding: FoldResult, plan: Quantiza
       activationRange: l.range,
       weightMaxAbsError: l.weightMaxAbsError,
       activationSqnrDb: l.calibrationSqnrDb,
+      activationHistogram: report.calibration.tensors[l.name]?.histogram ?? null,
       accumulator: l.accumulator
         ? {
             requestedBits: q.accumulatorBits,

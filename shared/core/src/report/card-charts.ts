@@ -1,6 +1,8 @@
 import type { MixedPrecisionChoice } from '../analysis/mixed-precision.js';
-import { barChart, type RenderedChart } from './charts.js';
+import { barChart, histogramChart, type RenderedChart } from './charts.js';
 import type { CardLayer } from './quantization-card.js';
+
+const WORST_HISTOGRAMS = 3;
 
 export interface CardChart {
   title: string;
@@ -8,7 +10,8 @@ export interface CardChart {
 }
 
 /**
- * The card's pictures: every quantized activation's SQNR after calibration, and, for a
+ * The card's pictures: every quantized activation's SQNR after calibration, the value histograms
+ * of the WORST_HISTOGRAMS tensors with the lowest SQNR, and, for a
  * mixed-precision run, each layer's measured sensitivity at every candidate beside the bits chosen.
  */
 export function cardCharts(
@@ -27,6 +30,19 @@ export function cardCharts(
         series: [{ name: 'SQNR', values: quantized.map((l) => l.activationSqnrDb) }],
         yName: 'dB',
       }),
+    };
+  }
+  // The tensors calibration served worst, with the values it saw and the range it kept.
+  const worst = [...quantized]
+    .filter((l) => l.activationHistogram && l.activationRange)
+    .sort((a, b) => (a.activationSqnrDb as number) - (b.activationSqnrDb as number))
+    .slice(0, WORST_HISTOGRAMS);
+  for (const l of worst) {
+    const h = l.activationHistogram as NonNullable<CardLayer['activationHistogram']>;
+    const title = `${l.name}: calibration values and the A${l.activationBits} range kept (SQNR ${(l.activationSqnrDb as number).toFixed(1)} dB)`;
+    charts[`activation-histogram-${l.name.replace(/[^A-Za-z0-9_.-]/g, '_')}`] = {
+      title,
+      chart: histogramChart({ title, ...h, range: l.activationRange as { min: number; max: number } }),
     };
   }
   if (mixed) {

@@ -51,6 +51,8 @@ export interface CardLayer {
   weightMaxAbsError: number | null;
   /** SQNR of the output activation's quantization on the calibration values. */
   activationSqnrDb: number | null;
+  /** The output activation's calibration values, binned (null: not quantized, or not recorded). */
+  activationHistogram?: { low: number; high: number; counts: number[] } | null;
   /** null: the layer does no multiply-accumulate. */
   accumulator: CardAccumulator | null;
 }
