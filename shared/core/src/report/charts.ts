@@ -133,6 +133,8 @@ export function histogramChart(options: {
         type: 'value',
         min: options.low,
         max: options.high,
+        // The axis ends at the data's extremes: label them short, not with every float digit.
+        axisLabel: { formatter: (v: number) => String(Number(v.toPrecision(3))) },
         name: 'value',
         nameLocation: 'middle',
         nameGap: 28,
