@@ -42,7 +42,9 @@ const base = resolveRunConfig({
 });
 const started = Date.now();
 const synthesis = await synthesizeStage(base, quiet);
-const calibration = await calibrateStage(base, synthesis, quiet);
+// Ranges fitted as a mixed-precision run fits them (without the images it holds out to judge its
+// bits on), shared by every point, uniform ones included, so all compare on the same ranges.
+const calibration = await calibrateStage({ ...base, sizeBudget: 1 }, synthesis, quiet);
 const { folding, plan, graph } = await prepareModel(base);
 const profile = JSON.parse((await store.get(calibration.profile)).toString('utf8'));
 const ranges = new Map(Object.entries(profile.ranges));

@@ -725,10 +725,12 @@ function renderMixed(runs) {
   const lines = [
     '## Step 10: mixed-precision weights under a size budget',
     '',
-    '`dfq run --size-budget <bytes>` (scripts/bench-mixed.mjs): per-layer weight bits from 2, 4 and 8 chosen by integer programming',
+    '`dfq run --size-budget <bytes>` (scripts/bench-mixed.mjs): per-layer weight bits from 2 to 8 chosen by integer programming',
     "(HiGHS) over each layer's output KL measured alone on the run's synthetic images (the run defaults: direct images, min-max ranges);",
     'activations at 8 bits, all layers counted (no first/last exception, so uniform and mixed sizes compare). Full test split;',
-    'sizes are the packed integer weights. `integer = fake-quant` is the integer executor against the fake-quantized model.',
+    'sizes are the packed integer weights, every width at its exact bits (uniform W6 is exactly halfway between W4 and W8).',
+    '`integer = fake-quant` is the integer executor against the fake-quantized model. The analysis time was measured while',
+    'other work shared the 2 cores: an upper bound (`dfq analyze` alone: see the Step 10 note of issue 16).',
   ];
   for (const run of runs) {
     const pctOf = (x) => `${(100 * x).toFixed(2)}%`;

@@ -72,6 +72,32 @@ describe('mixed precision through dfq run, and dfq analyze', () => {
     expect(pngs.filter((p) => p.startsWith('card/activation-histogram-'))).toHaveLength(3);
   }, 300_000);
 
+  it('fits --bops-budget (a share of 8-bit weights’ bit operations), judged on images held out of calibration', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'dfq-mixed-'));
+    await run('node', [DFQ, 'run', '--model', MODEL, '--out', out, ...quick, '--bops-budget', '0.6'], {
+      env: { ...process.env, DFQ_BACKEND: 'wasm' },
+      maxBuffer: 32 * 2 ** 20,
+    });
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    const mixed = report.quantization.mixedPrecision;
+    expect(mixed.budgetBops).toBeCloseTo(0.6 * mixed.uniformBops.w8, 0);
+    expect(mixed.bops).toBeLessThanOrEqual(mixed.budgetBops);
+    expect(mixed.bops).toBeGreaterThan(mixed.uniformBops.w4 * 0.5);
+    expect(new Set(Object.values(mixed.bits)).size).toBeGreaterThan(1);
+    // The choice was measured on images calibration never saw.
+    expect(mixed.images).toBeGreaterThan(0);
+    expect(report.calibration.images + mixed.images).toBe(report.synthesis.images);
+    const refused = await run(
+      'node',
+      [DFQ, 'run', '--model', MODEL, '--out', out, ...quick, '--bops-budget', '0.05'],
+      { env: { ...process.env, DFQ_BACKEND: 'wasm' } },
+    ).catch((e) => e);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /--bops-budget 0\.05 allows .* bit operations per image, but the fewest \(every layer at 2-bit weights\) are/,
+    );
+  }, 300_000);
+
   it('refuses a budget below the smallest allocation before making any image, naming the bytes that would fit', async () => {
     const out = await mkdtemp(join(tmpdir(), 'dfq-mixed-'));
     const error = await run(

@@ -13,3 +13,10 @@ export function checkRunSettings(settings: RunSettings): void {
         `${name('synth')} ${settings.synth} reads its images from the evaluation data's training split: set ${name('evalDir')} too`,
     );
 }
+
+/** A run whose weight bits are chosen per layer (any of the mixed-precision targets set). */
+export function wantsMixedPrecision(
+  settings: Pick<RunSettings, 'sizeBudget' | 'bopsBudget' | 'maxDrop'>,
+): boolean {
+  return settings.sizeBudget !== null || settings.bopsBudget !== null || settings.maxDrop !== null;
+}

@@ -68,10 +68,17 @@ export const RUN_OPTIONS = {
   },
   sizeBudget: {
     flag: '--size-budget',
-    help: "mixed precision: per-layer weight bits (2, 4 or 8, chosen by an integer program over each layer's measured sensitivity) whose weights fit this many bytes, or this share of their FP32 bytes when at most 1",
+    help: "mixed precision: per-layer weight bits (2 to 8, chosen by an integer program over each layer's measured sensitivity) whose weights fit this many bytes, or this share of their FP32 bytes when at most 1",
     ...positiveOrNull('--size-budget', 1e12),
     default: null as number | null,
     sample: 0.2,
+  },
+  bopsBudget: {
+    flag: '--bops-budget',
+    help: "mixed precision: per-layer weight bits whose bit operations per image (multiply-adds x weight bits x input activation bits, HAWQ-V3's BOPs) stay within this many, or this share of 8-bit weights' when at most 1",
+    ...positiveOrNull('--bops-budget', 1e18),
+    default: null as number | null,
+    sample: 0.9,
   },
   maxDrop: {
     flag: '--max-drop',

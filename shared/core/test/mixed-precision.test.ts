@@ -29,6 +29,8 @@ describe('bit allocation by integer programming', () => {
     const random = seededRandom(seed);
     return Array.from({ length: count }, (_, i) => {
       const parameters = 100 + Math.floor(random() * 5000);
+      // Multiply-adds per weight differ by layer (a feature map's size), so BOPs and bytes disagree.
+      const macs = parameters * (1 + Math.floor(random() * 200));
       const base = random() * 0.1;
       return {
         layer: `l${i}`,
@@ -36,23 +38,28 @@ describe('bit allocation by integer programming', () => {
           bits,
           kl: base * 4 ** -(bits / 2) * (0.5 + random()),
           bytes: Math.ceil((parameters * bits) / 8),
+          bops: macs * bits * 8,
         })),
       };
     });
   }
 
   /** Every assignment, for the true optimum. */
-  function bruteForce(layers: ReturnType<typeof randomLayers>, budget: number): number {
+  function bruteForce(
+    layers: ReturnType<typeof randomLayers>,
+    budget: number,
+    bopsBudget = Number.POSITIVE_INFINITY,
+  ): number {
     let best = Number.POSITIVE_INFINITY;
-    const visit = (i: number, bytes: number, kl: number) => {
-      if (bytes > budget) return;
+    const visit = (i: number, bytes: number, bops: number, kl: number) => {
+      if (bytes > budget || bops > bopsBudget) return;
       if (i === layers.length) {
         best = Math.min(best, kl);
         return;
       }
-      for (const c of layers[i]?.candidates ?? []) visit(i + 1, bytes + c.bytes, kl + c.kl);
+      for (const c of layers[i]?.candidates ?? []) visit(i + 1, bytes + c.bytes, bops + c.bops, kl + c.kl);
     };
-    visit(0, 0, 0);
+    visit(0, 0, 0, 0);
     return best;
   }
 
@@ -67,6 +74,20 @@ describe('bit allocation by integer programming', () => {
         expect(allocation.bytes).toBeLessThanOrEqual(budget);
         expect(allocation.kl).toBeCloseTo(bruteForce(layers, budget), 10);
         expect([...allocation.bits.keys()]).toEqual(layers.map((l) => l.layer));
+      }
+    }
+  });
+
+  it('honours a bit-operations budget beside the bytes, as enumerating every assignment does', async () => {
+    for (const seed of [5, 6, 7]) {
+      const layers = randomLayers(seed, 6);
+      const total = (i: number) => layers.reduce((a, l) => a + (l.candidates[i]?.bops ?? 0), 0);
+      const largestBytes = layers.reduce((a, l) => a + (l.candidates[2]?.bytes ?? 0), 0);
+      for (const share of [0.15, 0.4, 0.7]) {
+        const bopsBudget = total(0) + share * (total(2) - total(0));
+        const allocation = await allocateBits(layers, largestBytes, bopsBudget);
+        expect(allocation.bops).toBeLessThanOrEqual(bopsBudget);
+        expect(allocation.kl).toBeCloseTo(bruteForce(layers, largestBytes, bopsBudget), 10);
       }
     }
   });
@@ -160,7 +181,7 @@ describe('per-layer sensitivity and mixed precision on the example model', () =>
       plan,
       ranges,
       images,
-      { sizeBudget: w4Bytes * 1.5, maxDrop: null },
+      { sizeBudget: w4Bytes * 1.5, bopsBudget: null, maxDrop: null },
       {
         seed: 0,
         fixed: new Map([['fc', 8]]),
@@ -177,7 +198,7 @@ describe('per-layer sensitivity and mixed precision on the example model', () =>
       plan,
       ranges,
       images,
-      { sizeBudget: null, maxDrop: 15 },
+      { sizeBudget: null, bopsBudget: null, maxDrop: 15 },
       {
         seed: 0,
         fixed: new Map(),

@@ -8,7 +8,7 @@ export function registerAnalyzeCommand(program: Command): void {
     program
       .command('analyze')
       .description(
-        "measure each layer's sensitivity to quantization on synthetic images (output KL and top-1 agreement with FP32 at W2/W4/W8 and A4/A8, Hessian trace), without quantizing: writes analysis/sensitivity.json and charts",
+        "measure each layer's sensitivity to quantization on synthetic images (output KL and top-1 agreement with FP32 at W2 to W8 and A4/A8, Hessian trace), without quantizing: writes analysis/sensitivity.json and charts",
       ),
   )
     .requiredOption('--out <dir>', 'output directory for analysis/ (sensitivity.json, charts) and the images')

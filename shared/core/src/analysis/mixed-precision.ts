@@ -1,11 +1,14 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { Float32Array_ND } from '../data/npy.js';
 import { packedByteLength } from '../integer/weight-packing.js';
+import { modelFootprint } from '../model/footprint.js';
 import type { ModelGraph } from '../model/graph.js';
 import { GraphRunner } from '../model/graph-runner.js';
 import type { Range } from '../quantization/activation-quantizer.js';
 import type { QuantizationPlan } from '../quantization/quantization-plan.js';
+import { gridSourceResolver } from '../quantization/quantization-plan.js';
 import { activationFakeQuant, quantizeModel } from '../quantization/quantize-model.js';
-import { allocateBits, BitBudgetError, budgetBytesOf, uniformBytes } from './bit-allocation.js';
+import { allocateBits, BitBudgetError, budgetBopsOf, budgetBytesOf, uniformBytes } from './bit-allocation.js';
 import {
   DEFAULT_SENSITIVITY,
   logitsOf,
@@ -19,6 +22,8 @@ import {
 export interface MixedPrecisionTarget {
   /** Bytes the weights must fit, or a share (≤ 1) of their FP32 bytes. */
   sizeBudget: number | null;
+  /** Bit operations per image the model may take, or a share (≤ 1) of 8-bit weights' (HAWQ-V3's BOPs). */
+  bopsBudget: number | null;
   /** Points of top-1 agreement with FP32 (synthetic images) the model may lose. */
   maxDrop: number | null;
 }
@@ -30,6 +35,12 @@ export interface MixedPrecisionChoice {
   /** Weight bytes (packed integers) at the chosen bits, and at uniform 4 and 8 bits for comparison. */
   bytes: number;
   uniformBytes: { w4: number; w8: number; fp32: number };
+  /** Bit operations per image at the chosen bits and with uniform 4- and 8-bit weights; the budget (null: none). */
+  bops: number;
+  uniformBops: { w4: number; w8: number };
+  budgetBops: number | null;
+  /** Synthetic images the choice was measured on, held out of calibration. */
+  images: number;
   /** Summed KL of the layers alone at their chosen bits (the objective). */
   estimatedKl: number;
   /** Top-1 agreement with FP32 of the whole mixed model (activations quantized too) on the synthetic images. */
@@ -46,6 +57,47 @@ export interface MixedPrecisionChoice {
   searched: { budgetBytes: number; bytes: number; agreement: number }[];
   solver: string;
   seconds: number;
+}
+
+/**
+ * Bit operations per image of a layer at some weight bits (HAWQ-V3's BOPs): its multiply-adds x
+ * those bits x the bits of the activation it reads (32 where that is float).
+ */
+export function bopsCounter(
+  graph: ModelGraph,
+  plan: QuantizationPlan,
+): (layer: string, bits: number) => number {
+  const macs = modelFootprint(graph).macs;
+  const gridSource = gridSourceResolver(graph);
+  const nodes = new Map(graph.nodes.map((n) => [n.name, n]));
+  const inputBits = (layer: string) =>
+    plan.activationBits.get(gridSource(nodes.get(layer)?.inputs[0] ?? '')) ?? 32;
+  return (layer, bits) => (macs.get(layer) ?? 0) * bits * inputBits(layer);
+}
+
+/**
+ * Synthetic images a mixed-precision run keeps out of calibration and measures sensitivity and
+ * agreement on (the last quarter of them, 1 to 256), so the choice is judged on images its ranges
+ * were not fitted to. Fewer than 2 images: none held out.
+ */
+export function heldOutImageCount(images: number): number {
+  return images < 2 ? 0 : Math.min(256, Math.max(1, Math.floor(images / 4)));
+}
+
+/** The held-out images (the last heldOutImageCount), or all of them when none can be held out. */
+export function heldOutImages(images: Float32Array_ND): { count: number; data: Float32Array } {
+  const total = images.shape[0] as number;
+  const held = heldOutImageCount(total) || total;
+  const per = images.data.length / Math.max(1, total);
+  return { count: held, data: images.data.subarray((total - held) * per) };
+}
+
+/** The images calibration fits ranges to: all but the held-out ones when the run chooses bits per layer. */
+export function calibrationImages(images: Float32Array_ND, mixedPrecision: boolean): Float32Array_ND {
+  const total = images.shape[0] as number;
+  const keep = total - (mixedPrecision ? heldOutImageCount(total) : 0);
+  const per = images.data.length / Math.max(1, total);
+  return { shape: [keep, ...images.shape.slice(1)], data: images.data.subarray(0, keep * per) };
 }
 
 /** Bisection steps of the --max-drop search over budgets (each an ILP and one forward pass). */
@@ -108,7 +160,10 @@ export async function chooseMixedPrecision(
       if (done === total || done % 10 === 0) options.onProgress?.(`sensitivity ${done}/${total} (${what})`);
     },
   });
-  const quantized = sensitivity.layers.filter((l) => plan.weightBits.has(l.layer));
+  const bopsAt = bopsCounter(graph, plan);
+  const quantized = sensitivity.layers
+    .filter((l) => plan.weightBits.has(l.layer))
+    .map((l) => ({ ...l, candidates: l.candidates.map((c) => ({ ...c, bops: bopsAt(l.layer, c.bits) })) }));
   const w4 = uniformBytes(quantized, 4);
   const w8 = uniformBytes(quantized, 8);
   const fp32 = quantized.reduce((a, l) => a + 4 * l.parameters, 0);
@@ -119,13 +174,19 @@ export async function chooseMixedPrecision(
     .reduce((a, l) => a + packedByteLength(l.parameters, options.fixed.get(l.layer) as number), 0);
   const asked = target.sizeBudget === null ? null : budgetBytesOf(target.sizeBudget, fp32);
   const ceiling = (asked ?? w8) - fixedBytes;
+  const uniformBops = (bits: number) => quantized.reduce((a, l) => a + bopsAt(l.layer, bits), 0);
+  const fixedBops = quantized
+    .filter((l) => options.fixed.has(l.layer))
+    .reduce((a, l) => a + bopsAt(l.layer, options.fixed.get(l.layer) as number), 0);
+  const askedBops = target.bopsBudget === null ? null : budgetBopsOf(target.bopsBudget, uniformBops(8));
+  const bopsCeiling = askedBops === null ? null : askedBops - fixedBops;
   const runner = new GraphRunner(graph);
   const reference = logitsOf(runner, images, sensitivityBatch(images));
   runner.dispose();
   try {
     const measure = (bits: ReadonlyMap<string, number>) =>
       agreementAt(graph, plan, ranges, images, reference, bits);
-    let allocation = await allocateBits(layers, ceiling);
+    let allocation = await allocateBits(layers, ceiling, bopsCeiling);
     let agreement = measure(allocation.bits);
     const searched = [{ budgetBytes: ceiling + fixedBytes, bytes: allocation.bytes + fixedBytes, agreement }];
     let budgetBytes = ceiling;
@@ -141,7 +202,7 @@ export async function chooseMixedPrecision(
       let high = ceiling;
       for (let step = 0; step < DROP_SEARCH_STEPS && high - low > 1; step++) {
         const middle = Math.floor((low + high) / 2);
-        const tried = await allocateBits(layers, middle);
+        const tried = await allocateBits(layers, middle, bopsCeiling);
         const tryAgreement = measure(tried.bits);
         searched.push({
           budgetBytes: middle + fixedBytes,
@@ -173,6 +234,10 @@ export async function chooseMixedPrecision(
         budgetBytes: budgetBytes + fixedBytes,
         bytes: allocation.bytes + fixedBytes,
         uniformBytes: { w4, w8, fp32 },
+        bops: (allocation.bops ?? 0) + fixedBops,
+        uniformBops: { w4: uniformBops(4), w8: uniformBops(8) },
+        budgetBops: askedBops,
+        images: images.shape[0],
         estimatedKl: allocation.kl,
         agreement,
         searched,

@@ -72,7 +72,18 @@ export function sensitivityBatch(images: tf.Tensor4D): number {
   return height * width * channels > 64 * 64 * 3 ? 8 : 64;
 }
 
-export const DEFAULT_SENSITIVITY = { weightBits: [2, 4, 8], activationBits: [4, 8], probes: 8 } as const;
+/**
+ * The candidates measured and allocated: every weight width from 2 to 8 bits, since each packs at its
+ * exact width (a 6-bit layer costs 6 bits a weight, integer/weight-packing.ts); activations at 4 or 8.
+ */
+export const DEFAULT_SENSITIVITY = {
+  weightBits: [2, 3, 4, 5, 6, 7, 8],
+  activationBits: [4, 8],
+  probes: 8,
+} as const;
+
+/** The weight candidates as the CLI and card say them: W2/W3/.../W8. */
+export const WEIGHT_CANDIDATES_TEXT = DEFAULT_SENSITIVITY.weightBits.map((b) => `W${b}`).join('/');
 
 /** The model's logits on the images, batch by batch, as [images, classes]. */
 export function logitsOf(

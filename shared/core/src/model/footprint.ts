@@ -16,6 +16,8 @@ export interface ModelFootprint {
   weightBytes: number;
   /** Every node's output shape without the batch dimension (NHWC). */
   shapes: ReadonlyMap<string, number[]>;
+  /** Every node's multiply-adds for one image. */
+  macs: ReadonlyMap<string, number>;
 }
 
 function outSize(size: number, window: number, stride: number, padding: Padding, dilation = 1): number {
@@ -88,6 +90,7 @@ function outputShape(node: GraphNode, inputs: number[][]): { shape: number[]; ma
 
 export function modelFootprint(graph: ModelGraph): ModelFootprint {
   const shapes = new Map<string, number[]>();
+  const nodeMacs = new Map<string, number>();
   let activationFloats = 0;
   let largest = 0;
   let macs = 0;
@@ -98,6 +101,7 @@ export function modelFootprint(graph: ModelGraph): ModelFootprint {
       node.inputs.map((n) => shapes.get(n) ?? []),
     );
     shapes.set(node.name, shape);
+    nodeMacs.set(node.name, m);
     const floats = shape.reduce((a, b) => a * b, 1);
     activationFloats += floats;
     largest = Math.max(largest, floats);
@@ -111,5 +115,6 @@ export function modelFootprint(graph: ModelGraph): ModelFootprint {
     forwardMacs: macs,
     weightBytes,
     shapes,
+    macs: nodeMacs,
   };
 }

@@ -2,7 +2,8 @@
 // would otherwise fail on late, the run's size (images, iterations, batch) and its memory plan. The
 // synthesize stage starts from it; services call it to refuse a run at the door (admission control).
 import { checkRunSettings, type ResolvedRunConfig, RunOptionError } from '@dfq/contract';
-import { budgetBytesOf } from '../analysis/bit-allocation.js';
+import { budgetBopsOf, budgetBytesOf } from '../analysis/bit-allocation.js';
+import { bopsCounter } from '../analysis/mixed-precision.js';
 import { DEFAULT_SENSITIVITY } from '../analysis/sensitivity.js';
 import { packedByteLength } from '../integer/weight-packing.js';
 import { foldBatchNorm } from '../model/fold-batchnorm.js';
@@ -24,6 +25,7 @@ export interface RunPlan {
 
 /** A --size-budget that not even the smallest weights fit is refused before any image is made. */
 function checkSizeBudget(folded: ModelGraph, plan: QuantizationPlan, config: ResolvedRunConfig): void {
+  checkBopsBudget(folded, plan, config);
   if (config.sizeBudget === null) return;
   const layers = folded.nodes.filter((n): n is WeightedNode => isWeighted(n) && plan.weightBits.has(n.name));
   const fixed = (name: string) => config.layerBits[name]?.weightBits;
@@ -36,6 +38,22 @@ function checkSizeBudget(folded: ModelGraph, plan: QuantizationPlan, config: Res
     throw new RunOptionError(
       (name) =>
         `${name('sizeBudget')} ${config.sizeBudget} allows ${Math.floor(budget)} bytes of weights, but the smallest choice (every layer at ${Math.min(...DEFAULT_SENSITIVITY.weightBits)} bits${Object.keys(config.layerBits).length ? ', --layer-bits as given' : ''}) takes ${smallest} bytes; uniform 8-bit weights take ${bytes(8)} of ${fp32} FP32 bytes`,
+    );
+}
+
+/** A --bops-budget that not even the fewest bit operations meet is refused before any image is made. */
+function checkBopsBudget(folded: ModelGraph, plan: QuantizationPlan, config: ResolvedRunConfig): void {
+  if (config.bopsBudget === null) return;
+  const bopsAt = bopsCounter(folded, plan);
+  const layers = [...plan.weightBits.keys()];
+  const fixed = (name: string) => config.layerBits[name]?.weightBits;
+  const total = (bits: number) => layers.reduce((a, l) => a + bopsAt(l, fixed(l) ?? bits), 0);
+  const budget = budgetBopsOf(config.bopsBudget, total(8));
+  const fewest = total(Math.min(...DEFAULT_SENSITIVITY.weightBits));
+  if (budget < fewest)
+    throw new RunOptionError(
+      (name) =>
+        `${name('bopsBudget')} ${config.bopsBudget} allows ${budget.toPrecision(4)} bit operations per image, but the fewest (every layer at ${Math.min(...DEFAULT_SENSITIVITY.weightBits)}-bit weights${Object.keys(config.layerBits).length ? ', --layer-bits as given' : ''}) are ${fewest.toPrecision(4)}; 8-bit weights take ${total(8).toPrecision(4)}`,
     );
 }
 

@@ -1,7 +1,12 @@
-import { type ResolvedRunConfig, RunOptionError } from '@dfq/contract';
+import { type ResolvedRunConfig, RunOptionError, wantsMixedPrecision } from '@dfq/contract';
 import * as tf from '@tensorflow/tfjs';
 import { BitBudgetError } from '../analysis/bit-allocation.js';
-import { chooseMixedPrecision, type MixedPrecisionChoice } from '../analysis/mixed-precision.js';
+import {
+  chooseMixedPrecision,
+  heldOutImages,
+  type MixedPrecisionChoice,
+} from '../analysis/mixed-precision.js';
+import { WEIGHT_CANDIDATES_TEXT } from '../analysis/sensitivity.js';
 import { selectBackend } from '../backend/select-backend.js';
 import type { CalibrationProfile } from '../calibration/calibrate.js';
 import { decodeNpy, type Float32Array_ND } from '../data/npy.js';
@@ -83,7 +88,7 @@ export async function quantizeStage(
   const ranges = new Map(Object.entries(profile.ranges));
   let mixedPrecision: MixedPrecisionChoice | null = null;
   let sensitivityKey: string | null = null;
-  if (config.sizeBudget !== null || config.maxDrop !== null) {
+  if (wantsMixedPrecision(config)) {
     const chosen = await chooseWeightBits(config, prepared, ranges, synthetic, env);
     mixedPrecision = chosen.choice;
     sensitivityKey = chosen.sensitivityKey;
@@ -159,22 +164,28 @@ async function chooseWeightBits(
   env: StageEnv,
 ): Promise<{ choice: MixedPrecisionChoice; plan: PreparedModel['plan']; sensitivityKey: string }> {
   const say = (message: string) => env.onEvent({ kind: 'phase', phase: 'mixed precision', message });
+  const held = heldOutImages(synthetic);
   say(
-    `measuring each layer's sensitivity at W2/W4/W8 on ${synthetic.shape[0]} synthetic images, then choosing bits${config.sizeBudget === null ? '' : ` within --size-budget ${config.sizeBudget}`}${config.maxDrop === null ? '' : ` within --max-drop ${config.maxDrop} points`}`,
+    `measuring each layer's sensitivity at ${WEIGHT_CANDIDATES_TEXT} on ${held.count} synthetic images held out of calibration, then choosing bits${config.sizeBudget === null ? '' : ` within --size-budget ${config.sizeBudget}`}${config.bopsBudget === null ? '' : ` within --bops-budget ${config.bopsBudget}`}${config.maxDrop === null ? '' : ` within --max-drop ${config.maxDrop} points`}`,
   );
   const fixed = new Map(
     Object.entries(config.layerBits).flatMap(([layer, b]) =>
       b.weightBits === undefined ? [] : [[layer, b.weightBits] as const],
     ),
   );
-  const images = tf.tensor4d(synthetic.data, synthetic.shape as [number, number, number, number]);
+  const images = tf.tensor4d(held.data, [held.count, ...synthetic.shape.slice(1)] as [
+    number,
+    number,
+    number,
+    number,
+  ]);
   try {
     const { choice, sensitivity } = await chooseMixedPrecision(
       prepared.folding.graph,
       prepared.plan,
       ranges,
       images,
-      { sizeBudget: config.sizeBudget, maxDrop: config.maxDrop },
+      { sizeBudget: config.sizeBudget, bopsBudget: config.bopsBudget, maxDrop: config.maxDrop },
       { seed: config.seed, fixed, onProgress: say },
     );
     const sensitivityKey = stageKey(env, 'analysis/sensitivity.json');

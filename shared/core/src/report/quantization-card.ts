@@ -539,7 +539,8 @@ function mixedPrecisionSection(m: MixedPrecisionChoice | null): string[] {
     '## Mixed precision',
     '',
     `Weights ${num(m.bytes)} bytes against a budget of ${num(Math.floor(m.budgetBytes))} (uniform W4 ${num(m.uniformBytes.w4)}, W8 ${num(m.uniformBytes.w8)}, FP32 ${num(m.uniformBytes.fp32)}).`,
-    `Chosen by ${m.solver}: least summed KL of each layer quantized alone, measured on the synthetic images. The whole model agrees with FP32 on ${(100 * m.agreement).toFixed(2)}% of them.`,
+    `Bit operations per image ${m.bops.toPrecision(4)}${m.budgetBops === null ? '' : ` against a budget of ${m.budgetBops.toPrecision(4)}`} (uniform W4 ${m.uniformBops.w4.toPrecision(4)}, W8 ${m.uniformBops.w8.toPrecision(4)}; multiply-adds x weight bits x input activation bits).`,
+    `Chosen by ${m.solver}: least summed KL of each layer quantized alone, measured on ${m.images} synthetic images held out of calibration. The whole model agrees with FP32 on ${(100 * m.agreement).toFixed(2)}% of them.`,
     '',
     table(
       [
