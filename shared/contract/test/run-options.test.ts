@@ -125,3 +125,23 @@ describe('resolving a run', () => {
     expect(() => checkRunSettings({ ...DEFAULT_CONFIG, synth: 'real', evalDir: '/data' })).not.toThrow();
   });
 });
+
+describe('every service option is bounded (a tenant cannot ask for unbounded work or memory)', () => {
+  // Values no option may take: the largest number, a huge list, a huge text, a huge map.
+  const hostile: [string, unknown][] = [
+    ['1e308', 1e308],
+    ['-1e308', -1e308],
+    ['a list of 100,000 numbers', new Array(100_000).fill(0.5)],
+    ['a text of a million characters', 'x'.repeat(1_000_000)],
+    [
+      'a map of 100,000 entries',
+      Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`l${i}`, { weightBits: 4 }])),
+    ],
+  ];
+  it.each(SERVICE_OPTION_KEYS)('%s refuses each of them', (key) => {
+    for (const [what, value] of hostile) {
+      const parsed = runOptionsSchema.safeParse({ [serviceKey(key)]: value });
+      expect(parsed.success, `${serviceKey(key)} = ${what}`).toBe(false);
+    }
+  });
+});
