@@ -68,6 +68,10 @@ describe('mixed precision through dfq run, and dfq analyze', () => {
     expect(card).toContain('## Mixed precision');
     const pngs = await checkCharts(out, card);
     expect(pngs).toContain('card/mixed-precision-sensitivity.png');
+    expect(pngs).toContain('card/mixed-precision-frontier.png');
+    // The frontier: the program at five budgets, each measured; agreement grows with the bytes overall.
+    expect(mixed.frontier).toHaveLength(5);
+    expect(mixed.frontier[4].agreement).toBeGreaterThanOrEqual(mixed.frontier[0].agreement);
     // The three worst-calibrated activations, drawn from the values calibration saw.
     expect(pngs.filter((p) => p.startsWith('card/activation-histogram-'))).toHaveLength(3);
   }, 300_000);

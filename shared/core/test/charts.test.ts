@@ -97,7 +97,7 @@ describe('charts rendered without a browser', () => {
     expect(charts['activation-histogram-worst']?.title).toMatch(/worst: .* A4 range kept \(SQNR 5\.0 dB\)/);
   });
 
-  it('gives the card its SQNR chart, and a sensitivity chart only for a mixed-precision run', () => {
+  it('gives the card its SQNR chart, and a frontier and a sensitivity chart only for a mixed-precision run', () => {
     const layer = (name: string, sqnr: number | null) => ({
       name,
       op: 'conv2d',
@@ -126,13 +126,27 @@ describe('charts rendered without a browser', () => {
       budgetBytes: 5,
       bytes: 5,
       uniformBytes: { w4: 5, w8: 10, fp32: 40 },
+      bops: 400,
+      uniformBops: { w4: 400, w8: 800 },
+      budgetBops: null,
+      images: 4,
       estimatedKl: 0.01,
       agreement: 1,
       searched: [],
+      frontier: [
+        { bytes: 3, agreement: 0.5 },
+        { bytes: 5, agreement: 1 },
+        { bytes: 10, agreement: 1 },
+      ],
       solver: 'HiGHS',
       seconds: 1,
     });
-    expect(Object.keys(mixed)).toEqual(['activation-sqnr', 'mixed-precision-sensitivity']);
+    expect(Object.keys(mixed)).toEqual([
+      'activation-sqnr',
+      'mixed-precision-frontier',
+      'mixed-precision-sensitivity',
+    ]);
+    expect(mixed['mixed-precision-frontier']?.chart.svg).toContain('chosen');
     expect(mixed['mixed-precision-sensitivity']?.chart.svg).toContain('a (W4)');
   });
 });

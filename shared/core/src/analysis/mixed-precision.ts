@@ -55,6 +55,8 @@ export interface MixedPrecisionChoice {
   }[];
   /** Budgets tried by the --max-drop search, with their measured agreement. */
   searched: { budgetBytes: number; bytes: number; agreement: number }[];
+  /** The size/agreement frontier around the choice: the same program at FRONTIER_SHARES of the way from the smallest weights to 8-bit ones, each measured. */
+  frontier: { bytes: number; agreement: number }[];
   solver: string;
   seconds: number;
 }
@@ -99,6 +101,9 @@ export function calibrationImages(images: Float32Array_ND, mixedPrecision: boole
   const per = images.data.length / Math.max(1, total);
   return { shape: [keep, ...images.shape.slice(1)], data: images.data.subarray(0, keep * per) };
 }
+
+/** Where the card's frontier is drawn: shares of the way from the smallest weights to 8-bit ones. */
+const FRONTIER_SHARES = [0, 0.25, 0.5, 0.75, 1];
 
 /** Bisection steps of the --max-drop search over budgets (each an ILP and one forward pass). */
 const DROP_SEARCH_STEPS = 10;
@@ -220,6 +225,14 @@ export async function chooseMixedPrecision(
         } else low = middle;
       }
     }
+    // The frontier around the choice (size budget only), each point one program and one measurement.
+    const smallestBytes = layers.reduce((a, l) => a + Math.min(...l.candidates.map((c) => c.bytes)), 0);
+    const largestBytes = layers.reduce((a, l) => a + Math.max(...l.candidates.map((c) => c.bytes)), 0);
+    const frontier: MixedPrecisionChoice['frontier'] = [];
+    for (const share of FRONTIER_SHARES) {
+      const point = await allocateBits(layers, smallestBytes + share * (largestBytes - smallestBytes));
+      frontier.push({ bytes: point.bytes + fixedBytes, agreement: measure(point.bits) });
+    }
     return {
       sensitivity,
       choice: {
@@ -241,6 +254,7 @@ export async function chooseMixedPrecision(
         estimatedKl: allocation.kl,
         agreement,
         searched,
+        frontier,
         solver: allocation.solver,
         seconds: (performance.now() - started) / 1000,
       },

@@ -1,5 +1,5 @@
 import type { MixedPrecisionChoice } from '../analysis/mixed-precision.js';
-import { barChart, histogramChart, type RenderedChart } from './charts.js';
+import { barChart, frontierChart, histogramChart, type RenderedChart } from './charts.js';
 import type { CardLayer } from './quantization-card.js';
 
 const WORST_HISTOGRAMS = 3;
@@ -43,6 +43,33 @@ export function cardCharts(
     charts[`activation-histogram-${l.name.replace(/[^A-Za-z0-9_.-]/g, '_')}`] = {
       title,
       chart: histogramChart({ title, ...h, range: l.activationRange as { min: number; max: number } }),
+    };
+  }
+  if (mixed && mixed.frontier.length > 0) {
+    const title = 'Weight bytes against top-1 agreement with FP32 (held-out synthetic images)';
+    charts['mixed-precision-frontier'] = {
+      title,
+      chart: frontierChart({
+        title,
+        xName: 'weight bytes',
+        yName: 'agreement (%)',
+        series: [
+          {
+            name: 'integer program at other budgets',
+            points: mixed.frontier.map((p) => ({ x: p.bytes, y: 100 * p.agreement })),
+          },
+          ...(mixed.searched.length > 1
+            ? [
+                {
+                  name: '--max-drop search',
+                  line: false,
+                  points: mixed.searched.map((p) => ({ x: p.bytes, y: 100 * p.agreement })),
+                },
+              ]
+            : []),
+        ],
+        chosen: { x: mixed.bytes, y: 100 * mixed.agreement, label: 'chosen' },
+      }),
     };
   }
   if (mixed) {
