@@ -107,8 +107,8 @@ export function frontierChart(options: {
     });
   return render({
     title: { text: options.title, left: 'center', textStyle: { fontSize: 15 } },
-    legend: { top: 28 },
-    grid: { left: 80, right: 40, top: 70, bottom: 60 },
+    legend: { top: 36 },
+    grid: { left: 80, right: 40, top: 80, bottom: 60 },
     xAxis: { type: 'value', name: options.xName, nameLocation: 'middle', nameGap: 32, scale: true },
     yAxis: { type: 'value', name: options.yName, scale: true },
     series,
