@@ -64,7 +64,9 @@ describe('generative synthesis', () => {
     };
     const untrained = await diversity(0, 1);
     const idle = await diversity(20, 0);
-    const spread = await diversity(20, 1);
+    // 60 steps: the spread grows steadily with them (on an AVX2-only EPYC +6% at 20, +21% at 60),
+    // and how fast varies with the CPU's float kernels; the claim is the direction, with margin.
+    const spread = await diversity(60, 1);
     runner.dispose();
     expect(idle).toBeCloseTo(untrained, 6);
     expect(spread).toBeGreaterThan(1.1 * untrained);

@@ -332,9 +332,14 @@ describe('writeQuantizationCard', () => {
       budgetBytes: 1300.5,
       bytes: 1296,
       uniformBytes: { w4: 1224, w8: 2448, fp32: 9792 },
+      bops: 2.5e7,
+      uniformBops: { w4: 2.0e7, w8: 4.0e7 },
+      budgetBops: 3.0e7,
+      images: 16,
       estimatedKl: 1.004e-4,
       agreement: 0.9921,
       searched: [],
+      frontier: [],
       solver: 'HiGHS',
       seconds: 3,
     };
@@ -342,6 +347,8 @@ describe('writeQuantizationCard', () => {
     expect(markdown).toContain('## Mixed precision');
     expect(markdown).toContain('Weights 1,296 bytes against a budget of 1,300 (uniform W4 1,224, W8 2,448');
     expect(markdown).toContain('agrees with FP32 on 99.21%');
+    expect(markdown).toContain('Bit operations per image 2.500e+7 against a budget of 3.000e+7');
+    expect(markdown).toContain('measured on 16 synthetic images held out of calibration');
     expect(markdown).toContain('| block1_conv2 | 2,304 | 4 | 2.00e-2 | 1.00e-4 | 3.00e-7 | 1.00e-3 |');
     expect(writeQuantizationCard(input()).markdown).not.toContain('## Mixed precision');
   });

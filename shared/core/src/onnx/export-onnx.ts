@@ -8,8 +8,9 @@ import { forEachKernelIndex, onnxKernelDims } from './kernel-layout.js';
 import { DataType, onnx } from './onnx-proto.js';
 
 /**
- * dfq's graph as an ONNX model, for runtimes to load: the quantized model in QDQ form (int8
- * per-channel weights and int32 biases behind DequantizeLinear, each quantized activation through a
+ * dfq's graph as an ONNX model, for runtimes to load: the quantized model in QDQ form (per-channel
+ * weights, int8 or, where they could saturate ORT's u8s8 kernels, uint8 around 128; int32 biases;
+ * all behind DequantizeLinear, each quantized activation through a
  * QuantizeLinear/DequantizeLinear pair on its uint8 grid), or the float model. The layout is NCHW
  * inside; the input is NCHW when the source was ONNX, else NHWC like the TF.js source, transposed once.
  * Opset 13: per-axis QuantizeLinear/DequantizeLinear.
@@ -86,6 +87,19 @@ class GraphBuilder {
   int64(base: string, dims: number[], values: number[]): string {
     return this.tensor(base, dims, DataType.INT64, bytesOf(BigInt64Array.from(values.map(BigInt))));
   }
+}
+
+/**
+ * Whether uint8 activations times these int8 weights could overflow the int16 sums of product
+ * pairs that ONNX Runtime's u8s8 kernels use on x86 CPUs without VNNI (AVX2's vpmaddubsw): two
+ * products of 255 x |q| exceed 32,767 once |q| > 64, that is for 8-bit weights. ORT's own advice
+ * for that saturation is the u8u8 form, which such layers are exported in; narrower weights keep
+ * int8 (and ORT's faster u8s8 path), where no pair can overflow.
+ */
+function mayOverflowPairSums(q: ArrayLike<number>): boolean {
+  let most = 0;
+  for (let i = 0; i < q.length; i++) most = Math.max(most, Math.abs(q[i] as number));
+  return 2 * 255 * most > 32_767;
 }
 
 function bytesOf(a: ArrayBufferView): Uint8Array {
@@ -249,13 +263,25 @@ export function exportOnnx(
         let weight: string;
         let bias: string | undefined;
         if (wq) {
+          // Exact either way: int8 q with zero point 0, or uint8 q + 128 with zero point 128.
+          const unsigned = mayOverflowPairSums(kernel.data);
           weight = b.node(
             'DequantizeLinear',
-            [
-              b.int8(`${node.name}_w_q`, kernel.dims, kernel.data),
-              b.floats(`${node.name}_w_scale`, [channels], wq.scales),
-              b.int8(`${node.name}_w_zero`, [channels], new Int8Array(channels)),
-            ],
+            unsigned
+              ? [
+                  b.uint8(
+                    `${node.name}_w_q`,
+                    kernel.dims,
+                    Array.from(kernel.data, (q) => q + 128),
+                  ),
+                  b.floats(`${node.name}_w_scale`, [channels], wq.scales),
+                  b.uint8(`${node.name}_w_zero`, [channels], new Uint8Array(channels).fill(128)),
+                ]
+              : [
+                  b.int8(`${node.name}_w_q`, kernel.dims, kernel.data),
+                  b.floats(`${node.name}_w_scale`, [channels], wq.scales),
+                  b.int8(`${node.name}_w_zero`, [channels], new Int8Array(channels)),
+                ],
             `${node.name}_w`,
             [int('axis', 0)],
           );
