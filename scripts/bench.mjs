@@ -1044,7 +1044,7 @@ function renderOnnx(rows) {
   lines.push(
     '',
     "ONNX Runtime's latency for dfq's two exports of one run, same random input batch, alternating, median of the rounds",
-    "(scripts/bench-ort.mjs). 8-bit layers are exported u8u8, which ORT computes exactly on every x86 CPU; on CPUs without",
+    '(scripts/bench-ort.mjs). 8-bit layers are exported u8u8, which ORT computes exactly on every x86 CPU; on CPUs without',
     "VNNI its u8u8 kernels are no faster than float, and the u8s8 form that would be faster saturates there (see issue 16's",
     'note of session 12), so on such a CPU the int8 export buys size and exactness, not speed:',
     '',
