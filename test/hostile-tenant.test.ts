@@ -4,7 +4,7 @@
 // delete routes take everything; one tenant's backlog does not hold up another's run.
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RunRegistry, STAGE_QUEUES, stageJobId } from '@dfq/queue';
+import { STAGE_QUEUES, stageJobId } from '@dfq/queue';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepRetention } from '../services/workers/src/retention.js';
@@ -177,7 +177,7 @@ describe('a hostile tenant against the workers', () => {
     await synthesize.pause();
     try {
       const waiting = await submit('tok-b', modelId);
-      const registry = new RunRegistry(cluster.redis, cluster.prefix);
+      const registry = cluster.registry;
       const sweep = await sweepRetention(
         { artifactsDir: cluster.artifactsDir, registry, status: cluster.status },
         Date.now() + 1000,

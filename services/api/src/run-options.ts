@@ -5,7 +5,7 @@ import {
   RunOptionError,
   type RunOptions,
   runOptionsSchema,
-  serviceKey,
+  serviceOptionName,
 } from '@dfq/contract';
 import { z } from 'zod';
 import { badRequest } from './http-error.js';
@@ -24,7 +24,7 @@ export function parseRunOptions(raw: unknown, evalDir: string): RunOptions {
     checkRunSettings(fromServiceOptions(parsed.data, { evalDir }));
   } catch (err) {
     if (err instanceof RunOptionError)
-      throw badRequest(`invalid run options: ${err.phrase((key) => `options.${serviceKey(key)}`)}`);
+      throw badRequest(`invalid run options: ${err.phrase(serviceOptionName)}`);
     throw err;
   }
   return parsed.data;

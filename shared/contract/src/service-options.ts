@@ -16,6 +16,11 @@ export function serviceKey(key: RunOptionKey): string {
   return runOption(key).service?.key ?? key;
 }
 
+/** How a service's messages name an option: its path in the request body (RunOptionError.phrase). */
+export function serviceOptionName(key: RunOptionKey): string {
+  return `options.${serviceKey(key)}`;
+}
+
 /**
  * The options a client may set for a queued run, as the service receives them: derived from
  * RUN_OPTIONS, with each option's service form and bounds; every field optional, defaulted.

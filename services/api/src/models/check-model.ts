@@ -4,7 +4,7 @@ import {
   type RunOptions,
   RunTooLargeError,
   resolveRunConfig,
-  serviceKey,
+  serviceOptionName,
   toRunConfig,
 } from '@dfq/contract';
 import { loadModel, ModelLoadError, planRun, runCostTmac } from '@dfq/core';
@@ -29,10 +29,7 @@ function refusal(err: unknown, modelJson: string): unknown {
   if (err instanceof RunOptionError)
     return new HttpError(
       err instanceof RunTooLargeError ? 413 : 422,
-      relative(
-        err.phrase((key) => `options.${serviceKey(key)}`),
-        modelJson,
-      ),
+      relative(err.phrase(serviceOptionName), modelJson),
     );
   if (err instanceof ModelLoadError) return new HttpError(422, relative(err.message, modelJson));
   return err;

@@ -6,7 +6,7 @@ import {
   type RunEvent,
   RunOptionError,
   resolveRunConfig,
-  serviceKey,
+  serviceOptionName,
   toRunConfig,
   workerMemoryMiB,
 } from '@dfq/contract';
@@ -120,8 +120,7 @@ export async function runStage<T>(
     });
   } catch (err) {
     // Clients read the reason through the API: name options as its requests do.
-    if (err instanceof RunOptionError)
-      throw new UnrecoverableError(clean(err.phrase((key) => `options.${serviceKey(key)}`)));
+    if (err instanceof RunOptionError) throw new UnrecoverableError(clean(err.phrase(serviceOptionName)));
     if (isDeterministic(err)) throw new UnrecoverableError(clean((err as Error).message));
     if (err instanceof Error) err.message = clean(err.message);
     throw err;

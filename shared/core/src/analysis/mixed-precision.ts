@@ -185,6 +185,8 @@ export async function chooseMixedPrecision(
     .reduce((a, l) => a + bopsAt(l.layer, options.fixed.get(l.layer) as number), 0);
   const askedBops = target.bopsBudget === null ? null : budgetBopsOf(target.bopsBudget, uniformBops(8));
   const bopsCeiling = askedBops === null ? null : askedBops - fixedBops;
+  // The chosen layers' weights at their fewest bits: the floor of every search below.
+  const smallestBytes = layers.reduce((a, l) => a + Math.min(...l.candidates.map((c) => c.bytes)), 0);
   const runner = new GraphRunner(graph);
   const reference = logitsOf(runner, images, sensitivityBatch(images));
   runner.dispose();
@@ -203,7 +205,7 @@ export async function chooseMixedPrecision(
           allocation.bytes + fixedBytes,
         );
       // Bisection: agreement falls as the budget shrinks (not strictly, so the best passing point is kept).
-      let low = layers.reduce((a, l) => a + Math.min(...l.candidates.map((c) => c.bytes)), 0);
+      let low = smallestBytes;
       let high = ceiling;
       for (let step = 0; step < DROP_SEARCH_STEPS && high - low > 1; step++) {
         const middle = Math.floor((low + high) / 2);
@@ -226,7 +228,6 @@ export async function chooseMixedPrecision(
       }
     }
     // The frontier around the choice (size budget only), each point one program and one measurement.
-    const smallestBytes = layers.reduce((a, l) => a + Math.min(...l.candidates.map((c) => c.bytes)), 0);
     const largestBytes = layers.reduce((a, l) => a + Math.max(...l.candidates.map((c) => c.bytes)), 0);
     const frontier: MixedPrecisionChoice['frontier'] = [];
     for (const share of FRONTIER_SHARES) {

@@ -1,6 +1,6 @@
 import { AUTO_CALIBRATION, type ResolvedRunConfig, wantsMixedPrecision } from '@dfq/contract';
 import * as tf from '@tensorflow/tfjs';
-import { calibrationImages, heldOutImageCount } from '../analysis/mixed-precision.js';
+import { calibrationImages } from '../analysis/mixed-precision.js';
 import { selectBackend } from '../backend/select-backend.js';
 import { calibrate } from '../calibration/calibrate.js';
 import { decodeNpy } from '../data/npy.js';
@@ -24,17 +24,17 @@ export async function calibrateStage(
   const backend = await selectBackend(config.backend);
   const prepared = await prepareModel(config);
   const method = config.resolved.rangeEstimator;
-  env.onEvent({
-    kind: 'phase',
-    phase: 'calibration',
-    message: `${method} ranges over ${synthesis.summary.images - (wantsMixedPrecision(config) ? heldOutImageCount(synthesis.summary.images) : 0)} images${config.calibration === AUTO_CALIBRATION ? ` (auto, ${config.activationBits}-bit activations)` : ''}`,
-  });
   const start = performance.now();
   // A mixed-precision run keeps some images back to judge its bit choice on (mixed-precision.ts).
   const array = calibrationImages(
     decodeNpy(await env.store.get(synthesis.images), synthesis.images.key),
     wantsMixedPrecision(config),
   );
+  env.onEvent({
+    kind: 'phase',
+    phase: 'calibration',
+    message: `${method} ranges over ${array.shape[0]} images${config.calibration === AUTO_CALIBRATION ? ` (auto, ${config.activationBits}-bit activations)` : ''}`,
+  });
   const { plan } = prepared;
   const priors = bnPriors(prepared);
   const runner = new GraphRunner(prepared.folding.graph);
