@@ -38,7 +38,21 @@ const SETTINGS = [
   { name: 'w3a3-recon', weightBits: 3, activationBits: 3, quantizer: 'recon' },
   { name: 'w2a8-recon', weightBits: 2, activationBits: 8, quantizer: 'recon' },
   { name: 'w1a8-recon', weightBits: 1, activationBits: 8, quantizer: 'recon' },
-  // The other convention of published results: first and last layers at the same bits as the rest.
+  // dfq's default convention with residual-add inputs at the activation bits: what --residual-bits 8 is worth.
+  ...[
+    [4, 4],
+    [3, 3],
+  ].flatMap(([weightBits, activationBits]) =>
+    ['rtn', 'pmf', 'recon'].map((quantizer) => ({
+      name: `w${weightBits}a${activationBits}-${quantizer}-residual-same`,
+      weightBits,
+      activationBits,
+      quantizer,
+      residualBits: null,
+    })),
+  ),
+  // The other convention of published results: first and last layers at the same bits as the rest
+  // (and, stricter than those results, residual-add inputs too).
   ...[
     [4, 4],
     [3, 3],
@@ -51,6 +65,7 @@ const SETTINGS = [
       activationBits,
       quantizer,
       firstLastBits: null,
+      residualBits: null,
     })),
   ),
 ];

@@ -278,7 +278,11 @@ const SECTIONS = {
     // each image seed its own set (the default seed and BENCH_QUANTIZER_SEEDS). Run alone: it times each setting.
     const method = synthesisMethodFor({ synth: 'auto', quantizer: 'recon' });
     const settings = ['w4a4', 'w3a3', 'w2a8', 'w1a8'].flatMap((bits) =>
-      ['rtn', 'pmf', 'recon'].flatMap((q) => [`${bits}-${q}`, `${bits}-${q}-same`]),
+      ['rtn', 'pmf', 'recon'].flatMap((q) => [
+        `${bits}-${q}`,
+        `${bits}-${q}-same`,
+        ...(bits === 'w4a4' || bits === 'w3a3' ? [`${bits}-${q}-residual-same`] : []),
+      ]),
     );
     return [DEFAULT_CONFIG.seed, ...quantizerSeeds()].map((seed) =>
       benchQuantizer('lowbit', method, seed, [...settings, 'w4a4-recon-acc16']),
@@ -810,8 +814,18 @@ function renderLowbit(runs) {
   ];
   const find = (run, name) => run.rows.find((r) => r.name === name);
   for (const [suffix, title] of [
-    ['', "First and last layers at 8 bits (dfq's default):"],
-    ['-same', 'All layers at the same bits (`--first-last-bits same`):'],
+    [
+      '',
+      "dfq's defaults: first and last layers at 8 bits, tensors only residual adds read at 8 bits (every convolution's input at the A bits):",
+    ],
+    [
+      '-residual-same',
+      'First and last layers at 8 bits, residual-add inputs at the activation bits too (`--residual-bits same`, the convention of earlier runs of this table):',
+    ],
+    [
+      '-same',
+      'Every layer and tensor at the same bits (`--first-last-bits same --residual-bits same`; published results keep residual-add inputs in float):',
+    ],
   ]) {
     lines.push(
       '',

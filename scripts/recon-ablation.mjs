@@ -18,6 +18,8 @@ const { graph, folding, plan } = await core.prepareModel(
     weightBits: +wb,
     activationBits: +ab,
     firstLastBits: firstLast === 'same' ? null : +firstLast,
+    // Per-layer bits as --layer-bits takes them, e.g. '{"layer1_0_b_conv":{"activationBits":8}}'.
+    ...(process.env.ABLATION_LAYER_BITS ? { layerBits: JSON.parse(process.env.ABLATION_LAYER_BITS) } : {}),
   }),
 );
 const arr = await core

@@ -9,6 +9,11 @@ export interface BitPolicy {
   activationBits: number;
   /** Bits of the first and last weighted layers' weights and inputs (null: same as the rest). */
   firstLastBits: number | null;
+  /**
+   * Bits of tensors read only by residual adds (null: the activation bits). Published block
+   * reconstruction (BRECQ, QDrop, Genie) leaves them in float; dfq's integer export needs a grid.
+   */
+  residualBits: number | null;
 }
 
 /** Per-layer exceptions to the bit policy, by layer name in the BN-folded model (as the report names them). */
@@ -39,6 +44,7 @@ export function resolveRunConfig(config: RunConfig): ResolvedRunConfig {
         weightBits: config.weightBits,
         activationBits: config.activationBits,
         firstLastBits: config.firstLastBits,
+        residualBits: config.residualBits,
       },
       layers: { keepFloat: config.keepFloat, bits: config.layerBits },
     },

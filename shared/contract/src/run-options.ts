@@ -52,6 +52,13 @@ export const RUN_OPTIONS = {
     default: 8 as number | null,
     sample: null,
   },
+  residualBits: {
+    flag: '--residual-bits',
+    help: "bits of the tensors only residual adds read (a branch's output before the add; no layer multiplies them, so every layer's inputs keep --a-bits); 'same' keeps --a-bits",
+    ...intOrNull('--residual-bits', 2, 16, 'same'),
+    default: 8 as number | null,
+    sample: null,
+  },
   keepFloat: {
     flag: '--keep-float',
     help: 'layers kept in float (names as in the report): weights and output unquantized in every export; no integer-only model is written then',

@@ -96,7 +96,12 @@ describe('block reconstruction', () => {
     'with %s rounding ends on the ternary grid, beats round-to-nearest block by block, and leaks nothing',
     async (rounding) => {
       const graph = residualCnn(3);
-      const plan = planQuantization(graph, { weightBits: 2, activationBits: 4, firstLastBits: null });
+      const plan = planQuantization(graph, {
+        weightBits: 2,
+        activationBits: 4,
+        firstLastBits: null,
+        residualBits: null,
+      });
       const random = seededRandom(4);
       const images = tf.tensor4d(
         Float32Array.from({ length: 64 * 8 * 8 * 3 }, () => random() * 2 - 1),
@@ -176,7 +181,12 @@ describe('block reconstruction of binary weights', () => {
   it('gives blocks with binary layers their own learning rate and more steps, and ends on ±1', async () => {
     const graph = residualCnn(5);
     // First and last layers at 8 bits: only the residual block is binary.
-    const plan = planQuantization(graph, { weightBits: 1, activationBits: 8, firstLastBits: 8 });
+    const plan = planQuantization(graph, {
+      weightBits: 1,
+      activationBits: 8,
+      firstLastBits: 8,
+      residualBits: null,
+    });
     const random = seededRandom(6);
     const images = tf.tensor4d(
       Float32Array.from({ length: 16 * 8 * 8 * 3 }, () => random() * 2 - 1),

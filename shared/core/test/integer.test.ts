@@ -21,6 +21,7 @@ import {
 import { packedByteLength, packWeights, unpackWeights } from '../src/integer/weight-packing.js';
 import { foldBatchNorm } from '../src/model/fold-batchnorm.js';
 import type { Activation, GraphNode, InputNode, ModelGraph, Padding } from '../src/model/graph.js';
+import { consumers } from '../src/model/graph.js';
 import { GraphRunner } from '../src/model/graph-runner.js';
 import { loadModel } from '../src/model/load-model.js';
 import { dequantizeValue, quantizeValue } from '../src/quantization/activation-quantizer.js';
@@ -390,7 +391,7 @@ describe('integer executor on small graphs, against the fake-quantized model', (
         const calibration = tf.randomNormal([16, ...shape], 0, 1, 'float32', 5) as tf.Tensor4D;
         const quantized = quantizeGraph(
           graph,
-          { weightBits: bits, activationBits: bits, firstLastBits: null },
+          { weightBits: bits, activationBits: bits, firstLastBits: null, residualBits: null },
           calibration,
         );
         calibration.dispose();
@@ -421,7 +422,11 @@ describe('integer executor on small graphs, against the fake-quantized model', (
       ],
     );
     const images = tf.randomNormal([4, 4, 4, 2], 0, 1, 'float32', 7) as tf.Tensor4D;
-    const quantized = quantizeGraph(graph, { weightBits: 8, activationBits: 8, firstLastBits: null }, images);
+    const quantized = quantizeGraph(
+      graph,
+      { weightBits: 8, activationBits: 8, firstLastBits: null, residualBits: null },
+      images,
+    );
     images.dispose();
     expect(() => toIntegerModel(quantized)).toThrow(IntegerConversionError);
     expect(() => toIntegerModel(quantized)).toThrow(/soft: softmax is only supported as the final layer/);
@@ -458,7 +463,12 @@ describe('16-bit accumulators', () => {
         },
       ],
     );
-    const plan = planQuantization(graph, { weightBits: 8, activationBits: 8, firstLastBits: null });
+    const plan = planQuantization(graph, {
+      weightBits: 8,
+      activationBits: 8,
+      firstLastBits: null,
+      residualBits: null,
+    });
     const quantized = quantizeModel(graph, plan, new Map([['input', { min: 0, max: 255 }]]));
     return toIntegerModel(quantized, new Map([['fc', accumulatorBits]]));
   }
@@ -515,7 +525,12 @@ describe('the example model', () => {
 
   for (const bits of [8, 4]) {
     it(`W${bits}A${bits}: the integer model predicts what the fake-quantized model does`, () => {
-      const quantized = quantizeExample({ weightBits: bits, activationBits: bits, firstLastBits: null });
+      const quantized = quantizeExample({
+        weightBits: bits,
+        activationBits: bits,
+        firstLastBits: null,
+        residualBits: null,
+      });
       const model = toIntegerModel(quantized);
       const input = quantizePixels(pixels, normalization, integerInput(model).grid);
       const result = compare(quantized, model, input, batch);
@@ -527,8 +542,41 @@ describe('the example model', () => {
     });
   }
 
+  it('W4A4 with 8-bit residual-add inputs: only the branch outputs an add alone reads widen, and the integer model follows', () => {
+    const policy = { weightBits: 4, activationBits: 4, firstLastBits: null, residualBits: 8 };
+    const plan = planQuantization(folded, policy);
+    const readers = consumers(folded);
+    const byName = new Map(folded.nodes.map((n) => [n.name, n]));
+    const widened = [...plan.activationBits].filter(([, bits]) => bits === 8).map(([name]) => name);
+    // The example's residual branches: each block's second conv, and the strided blocks' shortcuts.
+    expect(widened.sort()).toEqual(
+      [
+        'layer1_0_b_conv',
+        'layer2_0_b_conv',
+        'layer2_0_sc_conv',
+        'layer3_0_b_conv',
+        'layer3_0_sc_conv',
+      ].sort(),
+    );
+    for (const name of widened)
+      expect((readers.get(name) ?? []).every((r) => byName.get(r)?.op === 'add')).toBe(true);
+    // Every tensor a layer multiplies (conv and dense inputs) stays at 4 bits.
+    for (const node of folded.nodes.filter((n) => n.op === 'conv2d' || n.op === 'dense'))
+      for (const input of node.inputs) expect(plan.activationBits.get(input) ?? 4).toBe(4);
+
+    const quantized = quantizeExample(policy);
+    const model = toIntegerModel(quantized);
+    const input = quantizePixels(pixels, normalization, integerInput(model).grid);
+    expect(compare(quantized, model, input, batch).agreement).toBeGreaterThanOrEqual(0.99);
+  });
+
   it('saves and loads an integer model exactly (4-bit layers, 8-bit edges, ternary)', async () => {
-    const quantized = quantizeExample({ weightBits: 4, activationBits: 4, firstLastBits: 8 });
+    const quantized = quantizeExample({
+      weightBits: 4,
+      activationBits: 4,
+      firstLastBits: 8,
+      residualBits: null,
+    });
     const model = toIntegerModel(quantized, new Map([['layer3_0_sc_conv', 16]]));
     const dir = await mkdtemp(join(tmpdir(), 'dfq-integer-'));
     await saveIntegerModel(model, dir);
@@ -538,7 +586,9 @@ describe('the example model', () => {
     expect(runInteger(loaded, input, 4)).toEqual(runInteger(model, input, 4));
 
     // Ternary weights: 2 bits each; and a truncated weights file is refused.
-    const ternary = toIntegerModel(quantizeExample({ weightBits: 2, activationBits: 8, firstLastBits: 8 }));
+    const ternary = toIntegerModel(
+      quantizeExample({ weightBits: 2, activationBits: 8, firstLastBits: 8, residualBits: null }),
+    );
     const tdir = await mkdtemp(join(tmpdir(), 'dfq-integer-'));
     await saveIntegerModel(ternary, tdir);
     expect(await loadIntegerModel(tdir)).toEqual(ternary);

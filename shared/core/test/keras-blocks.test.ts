@@ -203,7 +203,12 @@ describe('Keras-application blocks', () => {
 
     // The folded graph quantized at W8A8; lookups, crop and upsample on the integer grid.
     const folded = foldBatchNorm(graph).graph;
-    const plan = planQuantization(folded, { weightBits: 8, activationBits: 8, firstLastBits: 8 });
+    const plan = planQuantization(folded, {
+      weightBits: 8,
+      activationBits: 8,
+      firstLastBits: 8,
+      residualBits: null,
+    });
     const profile = calibrate(
       new GraphRunner(folded),
       pixels as tf.Tensor4D,
@@ -251,7 +256,12 @@ describe('Keras-application blocks', () => {
   });
 
   it('quantize at W8A8: the integer executor and ONNX Runtime reproduce the fake-quantized model', async () => {
-    const plan = planQuantization(GRAPH, { weightBits: 8, activationBits: 8, firstLastBits: 8 });
+    const plan = planQuantization(GRAPH, {
+      weightBits: 8,
+      activationBits: 8,
+      firstLastBits: 8,
+      residualBits: null,
+    });
     const runner = new GraphRunner(GRAPH);
     const profile = calibrate(runner, images, plan.activationBits.keys(), (n) => ({
       bits: plan.activationBits.get(n) as number,

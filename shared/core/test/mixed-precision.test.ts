@@ -154,7 +154,12 @@ describe('Hessian trace (Hutchinson with finite-difference Hessian-vector produc
 describe('per-layer sensitivity and mixed precision on the example model', () => {
   it('measures every layer at every candidate, worse at fewer bits, and fits the budget it is given', async () => {
     const folded = foldBatchNorm((await loadModel(EXAMPLE_MODEL)).graph).graph;
-    const plan = planQuantization(folded, { weightBits: 8, activationBits: 8, firstLastBits: null });
+    const plan = planQuantization(folded, {
+      weightBits: 8,
+      activationBits: 8,
+      firstLastBits: null,
+      residualBits: null,
+    });
     const images = noiseImages(folded, 16, 3).images;
     const profile = calibrate(new GraphRunner(folded), images, plan.activationBits.keys(), (name) => ({
       bits: plan.activationBits.get(name) as number,

@@ -189,7 +189,12 @@ describe('ONNX export run by ONNX Runtime', () => {
     'QDQ export at W%iA%i agrees with the fake-quantized model (at least %f)',
     async (weightBits, activationBits, bound) => {
       const folded = foldBatchNorm(example).graph;
-      const plan = planQuantization(folded, { weightBits, activationBits, firstLastBits: 8 });
+      const plan = planQuantization(folded, {
+        weightBits,
+        activationBits,
+        firstLastBits: 8,
+        residualBits: null,
+      });
       const calibration = tf.tidy(() => normalizedBatch(testSet, 9000, 9256, example.normalization));
       const profile = calibrate(new GraphRunner(folded), calibration, plan.activationBits.keys(), (n) => ({
         bits: plan.activationBits.get(n) as number,

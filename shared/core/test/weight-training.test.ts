@@ -133,7 +133,12 @@ function tinyCnn(seed: number, inChannels = 8): ModelGraph {
 
 describe('overflow-aware accumulator fit', () => {
   const graph = tinyCnn(5, 64);
-  const plan = planQuantization(graph, { weightBits: 8, activationBits: 8, firstLastBits: null });
+  const plan = planQuantization(graph, {
+    weightBits: 8,
+    activationBits: 8,
+    firstLastBits: null,
+    residualBits: null,
+  });
   const ranges = new Map([
     ['input', { min: -3, max: 3 }],
     ['conv', { min: 0, max: 4 }],
@@ -166,7 +171,7 @@ describe('overflow-aware accumulator fit', () => {
   it('narrows a layer that is close to fitting instead of falling back', () => {
     const low = quantizeModel(
       graph,
-      planQuantization(graph, { weightBits: 4, activationBits: 4, firstLastBits: null }),
+      planQuantization(graph, { weightBits: 4, activationBits: 4, firstLastBits: null, residualBits: null }),
       ranges,
     );
     const fit = fitAccumulators(graph, low, 16);
@@ -183,7 +188,12 @@ describe('mean-field weight quantization', () => {
   for (const projection of ['softmax', 'sparsemax'] as const) {
     it(`(${projection}) ends on the grid and distils closer to the FP32 model than round-to-nearest`, async () => {
       const graph = tinyCnn(11);
-      const plan = planQuantization(graph, { weightBits: 2, activationBits: 8, firstLastBits: null });
+      const plan = planQuantization(graph, {
+        weightBits: 2,
+        activationBits: 8,
+        firstLastBits: null,
+        residualBits: null,
+      });
       const ranges = new Map([
         ['input', { min: -3, max: 3 }],
         ['conv', { min: 0, max: 3 }],

@@ -47,6 +47,7 @@ export function cardInput(report: RunReport, folding: FoldResult, plan: Quantiza
       firstLayer: edge(plan.firstLayer),
       lastLayer: edge(plan.lastLayer),
       keptFloat: [...plan.keptFloat],
+      residualInputs: { bits: q.residualBits, tensors: [...plan.residualInputs] },
       layerBits: { ...report.config.layerBits },
       foldedBatchNorm: q.foldedBatchNorm,
       unfoldedBatchNorm: folding.graph.nodes.filter((n) => n.op === 'batchNorm').map((n) => n.name),

@@ -82,7 +82,7 @@ export async function quantizeStage(
   env.onEvent({
     kind: 'phase',
     phase: 'quantization',
-    message: `${config.quantizer} W${config.weightBits}A${config.activationBits}, first/last layers at ${config.firstLastBits ?? 'the same'} bits, ${config.accumulatorBits}-bit accumulators`,
+    message: `${config.quantizer} W${config.weightBits}A${config.activationBits}, first/last layers at ${config.firstLastBits ?? 'the same'} bits, residual-add inputs at ${config.residualBits ?? 'the same'} bits, ${config.accumulatorBits}-bit accumulators`,
   });
   const quantStart = performance.now();
   const ranges = new Map(Object.entries(profile.ranges));

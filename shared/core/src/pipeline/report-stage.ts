@@ -156,6 +156,7 @@ export async function reportStage(
       weightBits: config.weightBits,
       activationBits: config.activationBits,
       firstLastBits: config.firstLastBits,
+      residualBits: config.residualBits,
       accumulatorBits: config.accumulatorBits,
       granularity: { weights: 'per-channel symmetric', activations: 'per-tensor asymmetric' },
       foldedBatchNorm: folding.folded,

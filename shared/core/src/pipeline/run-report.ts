@@ -47,6 +47,8 @@ export interface RunReport {
     weightBits: number;
     activationBits: number;
     firstLastBits: number | null;
+    /** Bits of tensors only residual adds read (null: the activation bits). */
+    residualBits: number | null;
     accumulatorBits: AccumulatorBits;
     granularity: { weights: 'per-channel symmetric'; activations: 'per-tensor asymmetric' };
     foldedBatchNorm: Record<string, string>;

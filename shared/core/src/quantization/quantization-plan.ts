@@ -36,6 +36,8 @@ export interface QuantizationPlan {
   lastLayer: string;
   /** Layers kept in float (--keep-float): no weight quantizer, no output quantizer. */
   keptFloat: string[];
+  /** Tensors only residual adds read, given the policy's residual bits (empty with `same`). */
+  residualInputs: string[];
 }
 
 const NO_OVERRIDES: LayerOverrides = { keepFloat: [], bits: {} };
@@ -43,7 +45,8 @@ const NO_OVERRIDES: LayerOverrides = { keepFloat: [], bits: {} };
 /**
  * Decides which tensors are quantized and at how many bits. The model input and every node
  * output are quantized, except grid-preserving ops and the final logits (kept at accumulator
- * precision, as integer-only runtimes return them).
+ * precision, as integer-only runtimes return them). Tensors that only residual adds read take the
+ * policy's residual bits: no layer multiplies them, so they cost no multiply-add precision.
  */
 export function planQuantization(
   graph: ModelGraph,
@@ -68,6 +71,17 @@ export function planQuantization(
     activationBits.set(node.name, policy.activationBits);
   }
   const readers = consumers(graph);
+  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  const residualInputs =
+    policy.residualBits === null
+      ? []
+      : [...activationBits.keys()].filter((name) => {
+          const read = readers.get(name) ?? [];
+          return (
+            name !== graph.inputName && read.length > 0 && read.every((r) => byName.get(r)?.op === 'add')
+          );
+        });
+  for (const name of residualInputs) activationBits.set(name, policy.residualBits as number);
   for (const node of graph.nodes) {
     if (!(readers.get(node.name) ?? []).some((r) => edge.has(r))) continue;
     const source = gridSource(node.name);
@@ -80,6 +94,7 @@ export function planQuantization(
     firstLayer: first.name,
     lastLayer: last.name,
     keptFloat: [...overrides.keepFloat],
+    residualInputs,
   };
 }
 

@@ -101,6 +101,8 @@ export interface CardInput {
     lastLayer: { name: string; weightBits: number | null; inputBits: number };
     /** Layers kept in float (--keep-float) and per-layer bit overrides (--layer-bits), as asked. */
     keptFloat: string[];
+    /** Tensors only residual adds read and their bits (--residual-bits; bits null: the activation bits). */
+    residualInputs: { bits: number | null; tensors: string[] };
     layerBits: Record<string, { weightBits?: number; activationBits?: number }>;
     /** BatchNorm name -> the conv/dense it was folded into (as foldBatchNorm's `folded`). */
     foldedBatchNorm: Record<string, string>;
@@ -415,6 +417,14 @@ function markdown(input: CardInput, d: CardDerived): string {
         [
           'last layer',
           `${s.lastLayer.name}: ${s.lastLayer.weightBits === null ? 'float' : `W${s.lastLayer.weightBits}`}, input A${s.lastLayer.inputBits}`,
+        ],
+        [
+          'residual-add inputs',
+          s.residualInputs.bits === null
+            ? 'at the activation bits (--residual-bits same)'
+            : s.residualInputs.tensors.length
+              ? `${s.residualInputs.tensors.join(', ')}: A${s.residualInputs.bits} (only adds read them; every layer's input keeps A${s.activations.bits})`
+              : 'none in this model',
         ],
         [
           'layers kept in float',
