@@ -159,16 +159,18 @@ function benchQuantizer(section, method, seed, settings = []) {
 const quantizerSeeds = () =>
   (process.env.BENCH_QUANTIZER_SEEDS ?? '2,3').split(',').filter(Boolean).map(Number);
 
-/** recon's and pmf's parts, each switched off (or swapped) alone. */
-const ablation = (weightBits, activationBits, quantizer, name, overrides = {}) => ({
+/** recon's and pmf's parts, each switched off (or swapped) alone; `residualBits` is the run's --residual-bits. */
+const ablation = (weightBits, activationBits, quantizer, name, overrides = {}, residualBits = undefined) => ({
   name,
   weightBits,
   activationBits,
   quantizer,
   overrides,
+  ...(residualBits !== undefined ? { residualBits } : {}),
 });
 const ABLATIONS = [
   ablation(4, 4, 'recon', 'defaults'),
+  ablation(4, 4, 'recon', 'residual-add inputs at 4 bits (--residual-bits same)', {}, 'same'),
   ablation(4, 4, 'recon', 'calibrated activation steps (no LSQ)', { learnActivationSteps: false }),
   ablation(4, 4, 'recon', 'no QDrop', { dropProbability: 0 }),
   ablation(4, 4, 'recon', 'weight scales fixed', { learnWeightScales: false }),
@@ -330,16 +332,17 @@ const SECTIONS = {
     return rows;
   },
   ablation() {
-    // Step 9: what each part of recon (and LSQ in pmf) is worth, on the quantizer section's image sets
-    // (run that section first). Each variant is the trainer's defaults with one setting changed,
-    // calibrated (mse) and evaluated on the full test split by scripts/recon-ablation.mjs.
-    const method = process.env.BENCH_QUANTIZER_SYNTH ?? 'direct';
+    // Step 9: what each part of recon (and LSQ in pmf) is worth, on the images `--synth auto` makes for
+    // recon (256 per seed, scripts/bench-images.mjs). Each variant is the defaults with one setting
+    // changed, calibrated (mse) and evaluated on the full test split by scripts/recon-ablation.mjs.
+    const method = synthesisMethodFor({ synth: 'auto', quantizer: 'recon' });
     const seeds = [DEFAULT_CONFIG.seed, ...quantizerSeeds()];
     const rows = [];
     for (const seed of seeds) {
-      const images = join(OUT, `quantizer-${method}-${seed}`);
-      if (!existsSync(join(images, 'images/images.npy')))
-        throw new Error(`bench: ablation needs ${images}/images/images.npy: run the quantizer section first`);
+      const images = join(OUT, `ablation-${method}-${seed}`);
+      execFileSync('node', [join(ROOT, 'scripts/bench-images.mjs'), method, '256', String(seed), images], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
       for (const v of ABLATIONS) {
         console.error(
           `bench: ablation: seed ${seed} W${v.weightBits}A${v.activationBits} ${v.quantizer} ${v.name}`,
@@ -355,10 +358,17 @@ const SECTIONS = {
             '10000',
             JSON.stringify(v.overrides),
           ],
-          { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ABLATION_QUANTIZERS: v.quantizer } },
+          {
+            stdio: ['ignore', 'pipe', 'inherit'],
+            env: {
+              ...process.env,
+              ABLATION_QUANTIZERS: v.quantizer,
+              ...(v.residualBits !== undefined ? { ABLATION_RESIDUAL_BITS: String(v.residualBits) } : {}),
+            },
+          },
         );
         const result = JSON.parse(out.toString())[v.quantizer];
-        rows.push({ ...v, seed, accuracy: result.accuracy, seconds: result.seconds });
+        rows.push({ ...v, seed, method, accuracy: result.accuracy, seconds: result.seconds });
       }
     }
     return rows;
@@ -914,7 +924,7 @@ function renderAblation(rows) {
   const lines = [
     '## Step 9: what each part of block reconstruction is worth',
     '',
-    `On the quantizer section's image sets (seeds ${seeds.join(', ')}; mse ranges; ${DEFAULT_CONFIG.quantizerSteps} steps, per block for recon), each row the`,
+    `On 256 ${rows[0]?.method ?? 'direct'} images per seed (the images \`--synth auto\` makes for recon; seeds ${seeds.join(', ')}; mse ranges; ${DEFAULT_CONFIG.quantizerSteps} steps, per block for recon), each row the`,
     "trainer's defaults with one setting changed (`node scripts/recon-ablation.mjs <images> <w> <a> <steps> 10000 '<settings>'`).",
     'Fake-quantized top-1 on the full test split, mean ± sd over the seeds, and the change against the defaults row above it.',
     '',

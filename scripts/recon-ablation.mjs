@@ -3,6 +3,8 @@
 // nearest, pmf and recon with the given settings, top-1 on the first N test images. Prints one JSON line.
 // The settings are DEFAULT_RECONSTRUCTION's fields (shared/core/src/quantization/block-reconstruction.ts).
 //   node scripts/recon-ablation.mjs <run dir> <w bits> <a bits> <steps per block> <N> ['{"dropProbability":0}'] [same|8] [calib]
+// Environment: ABLATION_QUANTIZERS (default rtn,recon), ABLATION_RESIDUAL_BITS (--residual-bits: N or same),
+// ABLATION_LAYER_BITS (--layer-bits as JSON, e.g. '{"layer1_0_b_conv":{"activationBits":8}}').
 import { join, resolve } from 'node:path';
 import * as core from '@dfq/core';
 import * as tf from '@tensorflow/tfjs';
@@ -20,6 +22,13 @@ const { graph, folding, plan } = await core.prepareModel(
     firstLastBits: firstLast === 'same' ? null : +firstLast,
     // Per-layer bits as --layer-bits takes them, e.g. '{"layer1_0_b_conv":{"activationBits":8}}'.
     ...(process.env.ABLATION_LAYER_BITS ? { layerBits: JSON.parse(process.env.ABLATION_LAYER_BITS) } : {}),
+    // --residual-bits: a number, or 'same'.
+    ...(process.env.ABLATION_RESIDUAL_BITS
+      ? {
+          residualBits:
+            process.env.ABLATION_RESIDUAL_BITS === 'same' ? null : +process.env.ABLATION_RESIDUAL_BITS,
+        }
+      : {}),
   }),
 );
 const arr = await core
