@@ -3,7 +3,7 @@
 // nearest, pmf and recon with the given settings, top-1 on the first N test images. Prints one JSON line.
 // The settings are DEFAULT_RECONSTRUCTION's fields (shared/core/src/quantization/block-reconstruction.ts).
 //   node scripts/recon-ablation.mjs <run dir> <w bits> <a bits> <steps per block> <N> ['{"dropProbability":0}'] [same|8] [calib]
-// Environment: ABLATION_QUANTIZERS (default rtn,recon), ABLATION_RESIDUAL_BITS (--residual-bits: N or same),
+// Environment: ABLATION_QUANTIZERS (default rtn,recon), ABLATION_SEED (the quantizer's seed, default 1), ABLATION_RESIDUAL_BITS (--residual-bits: N or same),
 // ABLATION_LAYER_BITS (--layer-bits as JSON, e.g. '{"layer1_0_b_conv":{"activationBits":8}}').
 import { join, resolve } from 'node:path';
 import * as core from '@dfq/core';
@@ -71,7 +71,7 @@ for (const quantizer of quantizers) {
   const built = await core.buildQuantizedModel(folding.graph, plan, ranges, images, {
     quantizer,
     steps: +steps,
-    seed: 1,
+    seed: Number(process.env.ABLATION_SEED ?? 1),
     accumulatorBits: 32,
     overrides: JSON.parse(overrides),
   });
