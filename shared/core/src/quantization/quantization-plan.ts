@@ -71,16 +71,8 @@ export function planQuantization(
     activationBits.set(node.name, policy.activationBits);
   }
   const readers = consumers(graph);
-  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
   const residualInputs =
-    policy.residualBits === null
-      ? []
-      : [...activationBits.keys()].filter((name) => {
-          const read = readers.get(name) ?? [];
-          return (
-            name !== graph.inputName && read.length > 0 && read.every((r) => byName.get(r)?.op === 'add')
-          );
-        });
+    policy.residualBits === null ? [] : onlyReadByAdds(graph, readers, [...activationBits.keys()]);
   for (const name of residualInputs) activationBits.set(name, policy.residualBits as number);
   for (const node of graph.nodes) {
     if (!(readers.get(node.name) ?? []).some((r) => edge.has(r))) continue;
@@ -96,6 +88,15 @@ export function planQuantization(
     keptFloat: [...overrides.keepFloat],
     residualInputs,
   };
+}
+
+/** The tensors among `names` that residual adds alone read (never the model input). */
+function onlyReadByAdds(graph: ModelGraph, readers: Map<string, string[]>, names: string[]): string[] {
+  const adds = new Set(graph.nodes.filter((n) => n.op === 'add').map((n) => n.name));
+  return names.filter((name) => {
+    const read = readers.get(name) ?? [];
+    return name !== graph.inputName && read.length > 0 && read.every((r) => adds.has(r));
+  });
 }
 
 /**
