@@ -173,6 +173,13 @@ const ABLATIONS = [
   ablation(4, 4, 'recon', 'residual-add inputs at 4 bits (--residual-bits same)', {}, 'same'),
   ablation(4, 4, 'recon', 'calibrated activation steps (no LSQ)', { learnActivationSteps: false }),
   ablation(4, 4, 'recon', 'no QDrop', { dropProbability: 0 }),
+  ablation(4, 4, 'recon', "block outputs' steps learned in their own block", {
+    learnOutputStepsDownstream: false,
+  }),
+  ablation(4, 4, 'recon', 'constant learning rates for steps and scales (no annealing)', {
+    annealStepRate: false,
+    annealScaleRate: false,
+  }),
   ablation(4, 4, 'recon', 'weight scales fixed', { learnWeightScales: false }),
   ablation(4, 4, 'recon', 'AdaRound rounding', { rounding: 'adaround' }),
   ablation(4, 4, 'pmf', 'defaults'),

@@ -92,9 +92,13 @@ describe('learned activation step (LSQ)', () => {
 });
 
 describe('block reconstruction', () => {
-  it.each(['meanfield', 'adaround'] as const)(
-    'with %s rounding ends on the ternary grid, beats round-to-nearest block by block, and leaks nothing',
-    async (rounding) => {
+  it.each([
+    ['meanfield', true],
+    ['adaround', true],
+    ['meanfield', false],
+  ] as const)(
+    'with %s rounding (output steps learned downstream: %s) ends on the ternary grid, beats round-to-nearest block by block, and leaks nothing',
+    async (rounding, downstream) => {
       const graph = residualCnn(3);
       const plan = planQuantization(graph, {
         weightBits: 2,
@@ -132,6 +136,9 @@ describe('block reconstruction', () => {
         betaEnd: 2,
         warmup: 0.2,
         learnActivationSteps: true,
+        learnOutputStepsDownstream: downstream,
+        annealStepRate: true,
+        annealScaleRate: true,
         learnWeightScales: true,
         learnBiases: false,
         rounding,
@@ -163,11 +170,14 @@ describe('block reconstruction', () => {
         expect(b.hardError).toBeLessThan(0.7 * b.nearestError);
         expect(b.kept).toBe('learned');
       }
-      // Learned grids come only from blocks that kept their learned state.
+      // Learned grids come only from blocks that kept their learned state. Learned downstream, the
+      // stem's output step belongs to the residual block that reads it, and gap's to the head; else
+      // each block learns its own output's step.
       const stemLearned = result.blocks[0]?.kept === 'learned';
       expect([...result.activations.keys()].sort()).toEqual(
-        [...(stemLearned ? ['c1'] : []), 'act', 'add', 'c2', 'c3', 'gap'].sort(),
+        [...(stemLearned || downstream ? ['c1'] : []), 'act', 'add', 'c2', 'c3', 'gap'].sort(),
       );
+      if (downstream) expect(result.activations.get('c1')).not.toEqual(nearest.activations.get('c1'));
       // The learned grids reach the quantized model in place of the calibrated ones.
       const trained = quantizeModel(graph, plan, ranges, result);
       expect(trained.activations.get('c2')).toEqual(result.activations.get('c2'));

@@ -107,7 +107,8 @@ const reconstruction: WeightTrainer = async (folded, nearest, images, options) =
     },
   );
   const { batchSize, learningRate, betaStart, betaEnd, roundingWeight, warmup, dropProbability } = settings;
-  const { learnActivationSteps, learnWeightScales, learnBiases, rounding } = settings;
+  const { learnActivationSteps, learnOutputStepsDownstream, learnWeightScales, learnBiases, rounding } =
+    settings;
   const { binaryLearningRate, binaryIterationsFactor } = settings;
   return {
     learned: { weights, biases, activations },
@@ -119,13 +120,14 @@ const reconstruction: WeightTrainer = async (folded, nearest, images, options) =
       learningRate,
       betaStart,
       betaEnd,
-      objective: `per block: squared error to the FP32 block's output (sum over channels)${rounding === 'adaround' ? ` + ${roundingWeight} x AdaRound's rounding regularizer` : ''}; ${learnBiases ? 'biases learned; ' : ''}${settings.learnActivationSteps ? 'activation steps learned (LSQ)' : 'calibrated activation steps'}; QDrop p = ${settings.dropProbability}; synthetic images only`,
+      objective: `per block: squared error to the FP32 block's output (sum over channels)${rounding === 'adaround' ? ` + ${roundingWeight} x AdaRound's rounding regularizer` : ''}; ${learnBiases ? 'biases learned; ' : ''}${settings.learnActivationSteps ? `activation steps learned (LSQ${learnOutputStepsDownstream ? ', each block output in the block that reads it' : ''})` : 'calibrated activation steps'}; QDrop p = ${settings.dropProbability}; synthetic images only`,
       settings: {
         stepsPerBlock: options.steps,
         roundingWeight,
         warmup,
         dropProbability,
         learnActivationSteps,
+        learnOutputStepsDownstream,
         learnWeightScales,
         learnBiases,
         rounding,
