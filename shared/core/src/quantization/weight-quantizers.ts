@@ -109,7 +109,7 @@ const reconstruction: WeightTrainer = async (folded, nearest, images, options) =
   const { batchSize, learningRate, betaStart, betaEnd, roundingWeight, warmup, dropProbability } = settings;
   const { learnActivationSteps, learnOutputStepsDownstream, learnWeightScales, learnBiases, rounding } =
     settings;
-  const { binaryLearningRate, binaryIterationsFactor } = settings;
+  const { binaryLearningRate, binaryIterationsFactor, annealStepRate, annealScaleRate } = settings;
   return {
     learned: { weights, biases, activations },
     training: {
@@ -128,6 +128,8 @@ const reconstruction: WeightTrainer = async (folded, nearest, images, options) =
         dropProbability,
         learnActivationSteps,
         learnOutputStepsDownstream,
+        annealStepRate,
+        annealScaleRate,
         learnWeightScales,
         learnBiases,
         rounding,
