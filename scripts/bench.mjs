@@ -18,6 +18,9 @@ const DATA = process.env.DFQ_FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-m
 const OUT = join(ROOT, 'runs/bench');
 const JSON_PATH = join(ROOT, 'docs/benchmarks.json');
 const only = process.argv.slice(2);
+// Every child runs on a fixed thread count: the native backend otherwise follows the machine's load
+// (tfjs-backend-native's threads.ts), and a different count changes float sums, and so the figures.
+const THREADS = process.env.OMP_NUM_THREADS ?? '2';
 
 function dfqRun(name, args, model = MODEL) {
   const out = join(OUT, name);
@@ -81,13 +84,7 @@ function torchFixture() {
     ensureTorch();
     const out = execFileSync(
       PEER_PYTHON,
-      [
-        join(ROOT, 'scripts/fixtures/train-onnx-resnet.py'),
-        model,
-        DATA,
-        '4',
-        process.env.OMP_NUM_THREADS ?? '2',
-      ],
+      [join(ROOT, 'scripts/fixtures/train-onnx-resnet.py'), model, DATA, '4', THREADS],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     writeFileSync(record, out);
@@ -99,7 +96,7 @@ function ortLatency(runDir) {
   console.error(`bench: onnx: node scripts/bench-ort.mjs ${runDir}`);
   const out = execFileSync('node', [join(ROOT, 'scripts/bench-ort.mjs'), runDir], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' },
+    env: { ...process.env, OMP_NUM_THREADS: THREADS },
   });
   return JSON.parse(out.toString());
 }
@@ -125,7 +122,7 @@ function fixture(name) {
         DATA,
         String(train.steps),
         String(train.batch),
-        process.env.OMP_NUM_THREADS ?? '2',
+        THREADS,
       ],
       { stdio: 'inherit' },
     );
@@ -149,7 +146,7 @@ function benchQuantizer(section, method, seed, settings = []) {
     {
       stdio: ['ignore', 'pipe', 'inherit'],
       maxBuffer: 64 * 2 ** 20,
-      env: { ...process.env, BENCH_QUANTIZER_SEED: String(seed) },
+      env: { ...process.env, OMP_NUM_THREADS: THREADS, BENCH_QUANTIZER_SEED: String(seed) },
     },
   );
   return JSON.parse(out.toString());
@@ -307,6 +304,7 @@ const SECTIONS = {
         const made = JSON.parse(
           execFileSync('node', [join(ROOT, 'scripts/bench-images.mjs'), source, '256', String(seed), dir], {
             stdio: ['ignore', 'pipe', 'inherit'],
+            env: { ...process.env, OMP_NUM_THREADS: THREADS },
           }).toString(),
         );
         for (const [weightBits, activationBits] of LOWBIT_DATA_BITS) {
@@ -321,7 +319,10 @@ const SECTIONS = {
               String(DEFAULT_CONFIG.quantizerSteps),
               '10000',
             ],
-            { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ABLATION_QUANTIZERS: 'recon' } },
+            {
+              stdio: ['ignore', 'pipe', 'inherit'],
+              env: { ...process.env, OMP_NUM_THREADS: THREADS, ABLATION_QUANTIZERS: 'recon' },
+            },
           );
           const result = JSON.parse(out.toString()).recon;
           rows.push({
@@ -349,6 +350,7 @@ const SECTIONS = {
       const images = join(OUT, `ablation-${method}-${seed}`);
       execFileSync('node', [join(ROOT, 'scripts/bench-images.mjs'), method, '256', String(seed), images], {
         stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, OMP_NUM_THREADS: THREADS },
       });
       for (const v of ABLATIONS) {
         console.error(
@@ -369,6 +371,7 @@ const SECTIONS = {
             stdio: ['ignore', 'pipe', 'inherit'],
             env: {
               ...process.env,
+              OMP_NUM_THREADS: THREADS,
               ABLATION_QUANTIZERS: v.quantizer,
               ...(v.residualBits !== undefined ? { ABLATION_RESIDUAL_BITS: String(v.residualBits) } : {}),
             },
@@ -393,7 +396,7 @@ const SECTIONS = {
       console.error(`bench: engine: node scripts/bench-engine.mjs ${args.join(' ')}`);
       const out = execFileSync('node', [join(ROOT, 'scripts/bench-engine.mjs'), ...args], {
         stdio: ['ignore', 'pipe', 'inherit'],
-        env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' },
+        env: { ...process.env, OMP_NUM_THREADS: THREADS },
       });
       return JSON.parse(out.toString());
     });
@@ -409,7 +412,7 @@ const SECTIONS = {
       console.error(`bench: meanfield: node scripts/bench-meanfield.mjs ${args.join(' ')}`);
       const out = execFileSync('node', [join(ROOT, 'scripts/bench-meanfield.mjs'), ...args], {
         stdio: ['ignore', 'pipe', 'inherit'],
-        env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' },
+        env: { ...process.env, OMP_NUM_THREADS: THREADS },
       });
       return JSON.parse(out.toString());
     });
