@@ -21,6 +21,8 @@ const only = process.argv.slice(2);
 // Every child runs on a fixed thread count: the native backend otherwise follows the machine's load
 // (tfjs-backend-native's threads.ts), and a different count changes float sums, and so the figures.
 const THREADS = process.env.OMP_NUM_THREADS ?? '2';
+/** A child's environment: this one's, on THREADS threads, plus `extra`. */
+const childEnv = (extra = {}) => ({ ...process.env, OMP_NUM_THREADS: THREADS, ...extra });
 
 function dfqRun(name, args, model = MODEL) {
   const out = join(OUT, name);
@@ -96,7 +98,7 @@ function ortLatency(runDir) {
   console.error(`bench: onnx: node scripts/bench-ort.mjs ${runDir}`);
   const out = execFileSync('node', [join(ROOT, 'scripts/bench-ort.mjs'), runDir], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, OMP_NUM_THREADS: THREADS },
+    env: childEnv(),
   });
   return JSON.parse(out.toString());
 }
@@ -146,7 +148,7 @@ function benchQuantizer(section, method, seed, settings = []) {
     {
       stdio: ['ignore', 'pipe', 'inherit'],
       maxBuffer: 64 * 2 ** 20,
-      env: { ...process.env, OMP_NUM_THREADS: THREADS, BENCH_QUANTIZER_SEED: String(seed) },
+      env: childEnv({ BENCH_QUANTIZER_SEED: String(seed) }),
     },
   );
   return JSON.parse(out.toString());
@@ -304,7 +306,7 @@ const SECTIONS = {
         const made = JSON.parse(
           execFileSync('node', [join(ROOT, 'scripts/bench-images.mjs'), source, '256', String(seed), dir], {
             stdio: ['ignore', 'pipe', 'inherit'],
-            env: { ...process.env, OMP_NUM_THREADS: THREADS },
+            env: childEnv(),
           }).toString(),
         );
         for (const [weightBits, activationBits] of LOWBIT_DATA_BITS) {
@@ -321,7 +323,7 @@ const SECTIONS = {
             ],
             {
               stdio: ['ignore', 'pipe', 'inherit'],
-              env: { ...process.env, OMP_NUM_THREADS: THREADS, ABLATION_QUANTIZERS: 'recon' },
+              env: childEnv({ ABLATION_QUANTIZERS: 'recon' }),
             },
           );
           const result = JSON.parse(out.toString()).recon;
@@ -350,7 +352,7 @@ const SECTIONS = {
       const images = join(OUT, `ablation-${method}-${seed}`);
       execFileSync('node', [join(ROOT, 'scripts/bench-images.mjs'), method, '256', String(seed), images], {
         stdio: ['ignore', 'ignore', 'inherit'],
-        env: { ...process.env, OMP_NUM_THREADS: THREADS },
+        env: childEnv(),
       });
       for (const v of ABLATIONS) {
         console.error(
@@ -369,12 +371,10 @@ const SECTIONS = {
           ],
           {
             stdio: ['ignore', 'pipe', 'inherit'],
-            env: {
-              ...process.env,
-              OMP_NUM_THREADS: THREADS,
+            env: childEnv({
               ABLATION_QUANTIZERS: v.quantizer,
               ...(v.residualBits !== undefined ? { ABLATION_RESIDUAL_BITS: String(v.residualBits) } : {}),
-            },
+            }),
           },
         );
         const result = JSON.parse(out.toString())[v.quantizer];
@@ -396,7 +396,7 @@ const SECTIONS = {
       console.error(`bench: engine: node scripts/bench-engine.mjs ${args.join(' ')}`);
       const out = execFileSync('node', [join(ROOT, 'scripts/bench-engine.mjs'), ...args], {
         stdio: ['ignore', 'pipe', 'inherit'],
-        env: { ...process.env, OMP_NUM_THREADS: THREADS },
+        env: childEnv(),
       });
       return JSON.parse(out.toString());
     });
@@ -412,7 +412,7 @@ const SECTIONS = {
       console.error(`bench: meanfield: node scripts/bench-meanfield.mjs ${args.join(' ')}`);
       const out = execFileSync('node', [join(ROOT, 'scripts/bench-meanfield.mjs'), ...args], {
         stdio: ['ignore', 'pipe', 'inherit'],
-        env: { ...process.env, OMP_NUM_THREADS: THREADS },
+        env: childEnv(),
       });
       return JSON.parse(out.toString());
     });
